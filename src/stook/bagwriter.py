@@ -1,0 +1,252 @@
+"""Writing one BagIt 1.0 bag (RFC 8493) into a directory.
+
+Every byte stook writes is hashed while it is in memory, and files copied from disk
+are hashed while they are copied, so no file is read back. The writer only builds a
+bag in the directory it is given; the store decides where that is and makes it
+durable and visible (see :mod:`stook.store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from stook import AGENT, PROJECT_URL
+from stook.errors import BagError, ContentError, UsageError
+
+ALGORITHMS = ("sha512", "sha256", "sha1", "md5")
+DEFAULT_ALGORITHMS: tuple[str, ...] = ("sha512",)
+PROFILE_IDENTIFIER = "https://stook.dev/schemas/bagit-profile/v1/stook-bagit-profile.json"
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PayloadItem:
+    """One payload file: its path under data/ and either its bytes or a file to copy."""
+
+    path: str
+    data: bytes | None = None
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.source is None):
+            raise ValueError("a payload item has either data or a source file")
+        check_payload_path(self.path)
+
+
+@dataclass
+class BuiltBag:
+    """What was written: digests per algorithm for payload and tag files, sizes."""
+
+    directory: Path
+    payload_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    tag_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    payload_bytes: int = 0
+    payload_files: int = 0
+    total_bytes: int = 0
+
+    @property
+    def payload_oxum(self) -> str:
+        return f"{self.payload_bytes}.{self.payload_files}"
+
+
+def check_algorithms(algorithms: Sequence[str]) -> tuple[str, ...]:
+    """sha512 always, plus the requested extras, each once, in a stable order."""
+    chosen = ["sha512"]
+    for alg in algorithms:
+        name = alg.lower().replace("-", "")
+        if name not in ALGORITHMS:
+            raise UsageError(f"unsupported checksum algorithm {alg!r}; choose from {', '.join(ALGORITHMS)}")
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(chosen)
+
+
+_UNPORTABLE = set('%\\:*?"<>|') | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def check_payload_path(path: str) -> None:
+    """Refuse payload paths that could escape data/ or break on another system.
+
+    ``%`` is refused too: RFC 8493 §2.1.3 has it percent-encoded in manifests, but
+    bagit-python does not decode it, and every stook bag must validate there as well.
+    """
+    parts = path.split("/")
+    if (
+        not path
+        or path.startswith("/")
+        or any(part in ("", ".", "..") for part in parts)
+        or any(ch in _UNPORTABLE for ch in path)
+    ):
+        raise UsageError(
+            f"payload path {path!r} is not a portable relative path under data/ "
+            "(no '..', no leading '/', none of % \\ : * ? \" < > | or control characters)"
+        )
+
+
+def portable_file_name(name: str) -> str:
+    """``name`` with characters other systems or BagIt tools mishandle replaced by '_'."""
+    cleaned = "".join("_" if ch in _UNPORTABLE or ch == "/" else ch for ch in name).strip(" .")
+    return cleaned or "file"
+
+
+def encode_manifest_path(path: str) -> str:
+    """RFC 8493 §2.1.3: percent-encode CR, LF and % in manifest file names."""
+    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    with open(path, "xb") as handle:
+        handle.write(data)
+
+
+class _Hashers:
+    def __init__(self, algorithms: Sequence[str]) -> None:
+        self.objs = [hashlib.new(alg) for alg in algorithms]
+        self.algorithms = algorithms
+
+    def update(self, data: bytes | memoryview) -> None:
+        for obj in self.objs:
+            obj.update(data)
+
+    def hexdigests(self) -> dict[str, str]:
+        return {alg: obj.hexdigest() for alg, obj in zip(self.algorithms, self.objs, strict=True)}
+
+
+def _copy_hashing(source: Path, target: Path, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
+    hashers = _Hashers(algorithms)
+    size = 0
+    try:
+        with open(source, "rb") as src, open(target, "xb") as dst:
+            while True:
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                hashers.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+    except FileNotFoundError as exc:
+        raise ContentError(f"{source}: file not found", path=source) from exc
+    except IsADirectoryError as exc:
+        raise ContentError(f"{source}: is a directory, not a file", path=source) from exc
+    except PermissionError as exc:
+        raise ContentError(f"{source}: permission denied while reading", path=source) from exc
+    return hashers.hexdigests(), size
+
+
+def _bag_info_text(fields: Iterable[tuple[str, str]]) -> bytes:
+    lines = []
+    for label, value in fields:
+        flat = " ".join(str(value).split())  # tag values are single lines here
+        lines.append(f"{label}: {flat}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def write_bag(
+    directory: Path,
+    payload: Sequence[PayloadItem],
+    info: Sequence[tuple[str, str]],
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS,
+    *,
+    bagging_date: datetime | None = None,
+) -> BuiltBag:
+    """Write a complete bag into the new, empty ``directory``.
+
+    ``info`` holds the bag-info fields that describe the content; the writer adds
+    Bagging-Date, Bag-Size, Payload-Oxum, Bag-Software-Agent and
+    BagIt-Profile-Identifier.
+    """
+    algorithms = check_algorithms(algorithms)
+    seen: set[str] = set()
+    for item in payload:
+        folded = item.path.casefold()
+        if folded in seen:
+            raise UsageError(f"payload path {item.path!r} appears twice (case-insensitively)")
+        seen.add(folded)
+    built = BuiltBag(directory=directory)
+    built.payload_digests = {alg: {} for alg in algorithms}
+    try:
+        directory.mkdir(parents=False, exist_ok=False)
+        data_dir = directory / "data"
+        data_dir.mkdir()
+        made_dirs: set[Path] = {data_dir}
+        for item in sorted(payload, key=lambda p: p.path):
+            target = data_dir.joinpath(*item.path.split("/"))
+            if target.parent not in made_dirs:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made_dirs.add(target.parent)
+            if item.data is not None:
+                hashers = _Hashers(algorithms)
+                hashers.update(item.data)
+                _write_new(target, item.data)
+                digests, size = hashers.hexdigests(), len(item.data)
+            else:
+                assert item.source is not None
+                digests, size = _copy_hashing(item.source, target, algorithms)
+            for alg, digest in digests.items():
+                built.payload_digests[alg]["data/" + item.path] = digest
+            built.payload_bytes += size
+            built.payload_files += 1
+
+        when = bagging_date or datetime.now(timezone.utc)
+        bag_info = list(info) + [
+            ("Bagging-Date", when.strftime("%Y-%m-%d")),
+            ("Bag-Size", human_size(built.payload_bytes)),
+            ("Payload-Oxum", built.payload_oxum),
+            ("Bag-Software-Agent", f"{AGENT} <{PROJECT_URL}>"),
+            ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
+        ]
+        tag_files: dict[str, bytes] = {
+            "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+            "bag-info.txt": _bag_info_text(bag_info),
+        }
+        for alg in algorithms:
+            lines = [
+                f"{digest}  {encode_manifest_path(path)}\n"
+                for path, digest in sorted(built.payload_digests[alg].items())
+            ]
+            tag_files[f"manifest-{alg}.txt"] = "".join(lines).encode("utf-8")
+        built.tag_digests = {alg: {} for alg in algorithms}
+        for name, content in tag_files.items():
+            _write_new(directory / name, content)
+            for alg in algorithms:
+                built.tag_digests[alg][name] = hashlib.new(alg, content).hexdigest()
+        tag_bytes = sum(len(c) for c in tag_files.values())
+        for alg in algorithms:
+            lines = [f"{d}  {n}\n" for n, d in sorted(built.tag_digests[alg].items())]
+            content = "".join(lines).encode("utf-8")
+            _write_new(directory / f"tagmanifest-{alg}.txt", content)
+            tag_bytes += len(content)
+        built.total_bytes = built.payload_bytes + tag_bytes
+    except OSError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise BagError(f"{directory}: cannot write the bag: {exc.strerror or exc}", path=directory) from exc
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return built
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a directory tree we own (temporary builds), tolerating a partial one."""
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    if path.exists():  # pragma: no cover - only on odd permissions
+        os.chmod(path, 0o700)
+        shutil.rmtree(path)

@@ -1,0 +1,154 @@
+"""One exception hierarchy for the whole toolkit.
+
+Every error names the thing it is about (file, record id, bag, URL), says what is
+wrong and, where it can, what to do. The CLI prints ``str(error)`` on one line and
+exits with ``error.exit_code``: 1 when the input was checked and found bad, 2 for
+usage or environment problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class StookError(Exception):
+    """Base of every error stook raises on purpose."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        record_id: str | None = None,
+        url: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.record_id = record_id
+        self.url = url
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.hint:
+            text = f"{text} ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        for key in ("path", "record_id", "url", "hint"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+class UsageError(StookError):
+    """The command was called in a way that cannot work."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where, what was found, what was expected."""
+
+    location: str
+    message: str
+    found: Any = None
+    expected: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"location": self.location, "message": self.message}
+        if self.found is not None:
+            data["found"] = self.found
+        if self.expected is not None:
+            data["expected"] = self.expected
+        return data
+
+
+class RecordError(StookError):
+    """A record file cannot be read or parsed."""
+
+
+class RecordInvalid(StookError):
+    """A record does not satisfy the record schema; ``problems`` lists every error."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        problems: list[Problem] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.problems: list[Problem] = list(problems or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["problems"] = [p.to_dict() for p in self.problems]
+        return data
+
+
+class ContentError(StookError):
+    """A text or attachment to be bagged is missing, unreadable or not UTF-8."""
+
+
+class StoreError(StookError):
+    """The bag store is missing, not a stook store, locked or damaged."""
+
+
+class LedgerError(StoreError):
+    """The SQLite ledger cannot be opened, migrated or written."""
+
+
+class BagError(StookError):
+    """A bag cannot be written."""
+
+
+class NotABag(StookError):
+    """A path is not a bag at all, or cannot be read."""
+
+
+class BagInvalid(StookError):
+    """A bag was checked and found invalid."""
+
+    exit_code = 1
+
+
+class HarvestError(StookError):
+    """Harvesting from an OAI-PMH endpoint failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        oai_code: str | None = None,
+        http_status: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.oai_code = oai_code
+        self.http_status = http_status
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.oai_code:
+            data["oai_code"] = self.oai_code
+        if self.http_status is not None:
+            data["http_status"] = self.http_status
+        return data
+
+
+class TransferError(StookError):
+    """An export or a receive could not be done safely."""
+
+    exit_code = 1

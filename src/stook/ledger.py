@@ -1,0 +1,425 @@
+"""The store's ledger: an SQLite file inside the store, so a copied store keeps its history.
+
+It holds the bag index (identifier, version, name, state), harvest state per source,
+and an append-only log of PREMIS 3 events. The schema is changed only by numbered
+migrations; every write happens inside a transaction. Events can be inserted, never
+updated or deleted (triggers refuse it).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from stook import AGENT
+from stook.errors import LedgerError
+
+LEDGER_FILE = "stook-ledger.sqlite"
+
+PREMIS_EVENT_TYPE = "http://id.loc.gov/vocabulary/preservation/eventType/"
+PREMIS_OUTCOME = "http://id.loc.gov/vocabulary/preservation/eventOutcome/"
+
+EVENT_TYPES = {
+    "cap": "capture",
+    "val": "validation",
+    "mes": "message digest calculation",
+    "ing": "ingestion",
+    "fix": "fixity check",
+    "tra": "transfer",
+    "rep": "replication",
+    "dea": "deaccession",
+}
+OUTCOMES = {"suc": "success", "fai": "failure", "war": "warning"}
+
+# Numbered migrations: append, never edit one that has shipped.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE bags (
+            id INTEGER PRIMARY KEY,
+            identifier TEXT NOT NULL,
+            id_key TEXT NOT NULL,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            name TEXT NOT NULL,
+            path TEXT NOT NULL UNIQUE,
+            fingerprint TEXT NOT NULL,
+            payload_oxum TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            title TEXT,
+            groups TEXT NOT NULL DEFAULT '[]',
+            created TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'stored')),
+            UNIQUE (id_key, version)
+        );
+        CREATE INDEX bags_by_created ON bags (created);
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            uuid TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            datetime TEXT NOT NULL,
+            identifier TEXT,
+            version INTEGER,
+            bag TEXT,
+            agent TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('suc', 'fai', 'war')),
+            detail TEXT NOT NULL DEFAULT '',
+            data TEXT
+        );
+        CREATE INDEX events_by_bag ON events (bag, type, datetime);
+        CREATE INDEX events_by_identifier ON events (identifier);
+        CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        """,
+    ),
+    (
+        2,
+        """
+        CREATE TABLE harvest_state (
+            base_url TEXT NOT NULL,
+            metadata_prefix TEXT NOT NULL,
+            set_spec TEXT NOT NULL DEFAULT '',
+            last_response_date TEXT,
+            window_from TEXT,
+            window_until TEXT,
+            resumption_token TEXT,
+            pages_done INTEGER NOT NULL DEFAULT 0,
+            records_done INTEGER NOT NULL DEFAULT 0,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (base_url, metadata_prefix, set_spec)
+        );
+        CREATE TABLE tombstones (
+            id_key TEXT PRIMARY KEY,
+            identifier TEXT NOT NULL,
+            datestamp TEXT,
+            deleted_at TEXT NOT NULL,
+            event_uuid TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        3,
+        """
+        ALTER TABLE harvest_state ADD COLUMN run_response_date TEXT;
+        """,
+    ),
+]
+
+
+def utc_now() -> str:
+    """UTC time with seconds and a Z, the form every timestamp in the ledger uses."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class BagVersion:
+    identifier: str
+    id_key: str
+    version: int
+    name: str
+    path: str  # relative to the store root: "<name>/v<N>"
+    fingerprint: str
+    payload_oxum: str
+    size: int
+    title: str | None
+    groups: tuple[str, ...]
+    created: str
+    state: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> BagVersion:
+        return cls(
+            identifier=row["identifier"],
+            id_key=row["id_key"],
+            version=row["version"],
+            name=row["name"],
+            path=row["path"],
+            fingerprint=row["fingerprint"],
+            payload_oxum=row["payload_oxum"],
+            size=row["size"],
+            title=row["title"],
+            groups=tuple(json.loads(row["groups"])),
+            created=row["created"],
+            state=row["state"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["groups"] = list(self.groups)
+        return data
+
+
+@dataclass(frozen=True)
+class Event:
+    """One PREMIS event: what happened to which bag version, when, by whom, with what outcome."""
+
+    type: str
+    outcome: str
+    identifier: str | None = None
+    version: int | None = None
+    bag: str | None = None
+    detail: str = ""
+    data: dict[str, Any] | None = None
+    uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    datetime: str = field(default_factory=utc_now)
+    agent: str = AGENT
+    seq: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"unknown PREMIS event type {self.type!r}")
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown PREMIS event outcome {self.outcome!r}")
+
+    @property
+    def type_uri(self) -> str:
+        return PREMIS_EVENT_TYPE + self.type
+
+    @property
+    def outcome_uri(self) -> str:
+        return PREMIS_OUTCOME + self.outcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uuid": self.uuid,
+            "type": self.type,
+            "type_label": EVENT_TYPES[self.type],
+            "type_uri": self.type_uri,
+            "datetime": self.datetime,
+            "identifier": self.identifier,
+            "version": self.version,
+            "bag": self.bag,
+            "agent": self.agent,
+            "outcome": self.outcome,
+            "outcome_label": OUTCOMES[self.outcome],
+            "outcome_uri": self.outcome_uri,
+            "detail": self.detail,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Event:
+        return cls(
+            type=row["type"],
+            outcome=row["outcome"],
+            identifier=row["identifier"],
+            version=row["version"],
+            bag=row["bag"],
+            detail=row["detail"],
+            data=json.loads(row["data"]) if row["data"] else None,
+            uuid=row["uuid"],
+            datetime=row["datetime"],
+            agent=row["agent"],
+            seq=row["seq"],
+        )
+
+
+class Ledger:
+    """Access to one store's SQLite ledger. Cheap to open; migrates on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"{path}: cannot open the ledger: {exc}; "
+                "if the file is damaged, restore it from a copy of the store",
+                path=path,
+            ) from exc
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        row = self._conn.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        latest = MIGRATIONS[-1][0]
+        if current > latest:
+            raise LedgerError(
+                f"{self.path}: the ledger is at schema version {current}, newer than this "
+                f"stook understands ({latest}); upgrade stook",
+                path=self.path,
+            )
+        for number, script in MIGRATIONS:
+            if number <= current:
+                continue
+            with self.transaction() as conn:
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    # -- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate (write-locking) transaction: all of it is committed, or none."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"{self.path}: cannot start a ledger transaction: {exc}", path=self.path
+            ) from exc
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._conn.execute("ROLLBACK")
+                raise LedgerError(f"{self.path}: cannot commit to the ledger: {exc}", path=self.path) from exc
+
+    # -- bags ---------------------------------------------------------------------
+
+    def insert_bag(self, conn: sqlite3.Connection, bag: BagVersion) -> None:
+        conn.execute(
+            "INSERT INTO bags (identifier, id_key, version, name, path, fingerprint, payload_oxum,"
+            " size, title, groups, created, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                bag.identifier,
+                bag.id_key,
+                bag.version,
+                bag.name,
+                bag.path,
+                bag.fingerprint,
+                bag.payload_oxum,
+                bag.size,
+                bag.title,
+                json.dumps(list(bag.groups), ensure_ascii=False),
+                bag.created,
+                bag.state,
+            ),
+        )
+
+    def mark_stored(self, conn: sqlite3.Connection, path: str) -> None:
+        conn.execute("UPDATE bags SET state='stored' WHERE path=?", (path,))
+
+    def forget_pending(self, conn: sqlite3.Connection, path: str) -> None:
+        conn.execute("DELETE FROM bags WHERE path=? AND state='pending'", (path,))
+
+    def versions(self, id_key: str, *, include_pending: bool = False) -> list[BagVersion]:
+        sql = "SELECT * FROM bags WHERE id_key=?"
+        if not include_pending:
+            sql += " AND state='stored'"
+        rows = self._conn.execute(sql + " ORDER BY version", (id_key,)).fetchall()
+        return [BagVersion.from_row(r) for r in rows]
+
+    def latest(self, id_key: str, *, include_pending: bool = False) -> BagVersion | None:
+        found = self.versions(id_key, include_pending=include_pending)
+        return found[-1] if found else None
+
+    def bag_by_path(self, path: str) -> BagVersion | None:
+        row = self._conn.execute("SELECT * FROM bags WHERE path=?", (path,)).fetchone()
+        return BagVersion.from_row(row) if row else None
+
+    def pending(self) -> list[BagVersion]:
+        rows = self._conn.execute("SELECT * FROM bags WHERE state='pending'").fetchall()
+        return [BagVersion.from_row(r) for r in rows]
+
+    def bags(self, *, latest_only: bool = False) -> list[BagVersion]:
+        if latest_only:
+            sql = (
+                "SELECT * FROM bags b WHERE state='stored' AND version = (SELECT MAX(version) "
+                "FROM bags WHERE id_key=b.id_key AND state='stored') ORDER BY id_key"
+            )
+        else:
+            sql = "SELECT * FROM bags WHERE state='stored' ORDER BY id_key, version"
+        return [BagVersion.from_row(r) for r in self._conn.execute(sql)]
+
+    # -- events -------------------------------------------------------------------
+
+    def append_events(self, conn: sqlite3.Connection, events: Iterable[Event]) -> None:
+        conn.executemany(
+            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
+            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    e.uuid,
+                    e.type,
+                    e.datetime,
+                    e.identifier,
+                    e.version,
+                    e.bag,
+                    e.agent,
+                    e.outcome,
+                    e.detail,
+                    json.dumps(e.data, ensure_ascii=False, sort_keys=True) if e.data is not None else None,
+                )
+                for e in events
+            ],
+        )
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """Append events in a transaction of their own."""
+        with self.transaction() as conn:
+            self.append_events(conn, events)
+
+    def events(
+        self,
+        *,
+        identifier: str | None = None,
+        bag: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Iterator[Event]:
+        """Events in the order they were recorded, optionally filtered."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        if identifier is not None:
+            clauses.append("identifier = ?")
+            args.append(identifier)
+        if bag is not None:
+            clauses.append("bag = ?")
+            args.append(bag)
+        if types:
+            clauses.append(f"type IN ({','.join('?' * len(types))})")
+            args.extend(types)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        for row in self._conn.execute(f"SELECT * FROM events{where} ORDER BY seq", args):
+            yield Event.from_row(row)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for modules that keep their own tables (harvest state)."""
+        return self._conn
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.strip().splitlines():
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,217 @@
+"""The store: whole bags that bagit-python accepts, versions, idempotence, recovery, the ledger."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import assert_bagit_valid, tree_bytes
+
+from stook.bagwriter import PROFILE_IDENTIFIER, PayloadItem
+from stook.errors import RecordInvalid, StoreError, UsageError
+from stook.ledger import LEDGER_FILE, MIGRATIONS, Event, Ledger
+from stook.manual import ManualBagOptions, manual_bag_request
+from stook.names import bag_name
+from stook.store import TMP_DIR, BagRequest, Store
+
+
+def _request(identifier: str, text: str = "text", **record: object) -> BagRequest:
+    rec = {"identifier": identifier, "title": f"Title of {identifier}", **record}
+    return BagRequest(record=rec, payload=[PayloadItem("text.txt", data=text.encode())])
+
+
+def test_example_bag_matches_the_design_and_bagit_python(example_record: Path, store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        result = store.add(manual_bag_request(example_record, ManualBagOptions()))
+    assert result.status == "new"
+    bag_dir = result.path
+    assert bag_dir == store_path / bag_name("wcda:115179") / "v1"
+    bag = assert_bagit_valid(bag_dir)
+    assert (bag_dir / "bagit.txt").read_bytes() == b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+    assert bag.info["External-Identifier"] == "wcda:115179"
+    assert bag.info["Internal-Sender-Description"].startswith("Record of Conversation")
+    assert bag.info["BagIt-Profile-Identifier"] == PROFILE_IDENTIFIER
+    assert bag.info["Payload-Oxum"] == result.bag.payload_oxum
+    assert sorted(bag.payload_entries()) == [
+        "data/files/wilson-center-page.md",
+        "data/record.json",
+        "data/text.txt",
+    ]
+    assert (bag_dir / "data" / "text.txt").read_bytes() == (example_record.parent / "text.txt").read_bytes()
+    assert set(p.name for p in bag_dir.iterdir()) == {
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha512.txt",
+        "tagmanifest-sha512.txt",
+        "data",
+    }
+
+
+def test_extra_algorithms_and_attachments_validate(
+    example_record: Path, store_path: Path, tmp_path: Path
+) -> None:
+    scan = tmp_path / "scan 1%.pdf"
+    scan.write_bytes(bytes(range(256)) * 100)
+    options = ManualBagOptions(files=[scan], algorithms=["sha256", "md5", "sha1"])
+    with Store.open(store_path, create=True) as store:
+        result = store.add(manual_bag_request(example_record, options))
+    bag = assert_bagit_valid(result.path)
+    assert set(bag.algorithms) == {"sha512", "sha256", "md5", "sha1"}
+    # '%' needs percent-encoding in manifests (RFC 8493 §2.1.3), which bagit-python does not
+    # decode: stook gives the file a portable name and keeps the original in the record.
+    assert (result.path / "data" / "files" / "scan 1_.pdf").read_bytes() == scan.read_bytes()
+    record = json.loads((result.path / "data" / "record.json").read_text("utf-8"))
+    entry = [c for c in record["content"] if c["path"] == "files/scan 1_.pdf"][0]
+    assert entry["original_name"] == "scan 1%.pdf" and entry["kind"] == "attachment"
+
+
+def test_unknown_algorithm_is_a_usage_error(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store, pytest.raises(UsageError, match="crc32"):
+        store.add(BagRequest({"identifier": "x", "title": "t"}, algorithms=["crc32"]))
+
+
+def test_versions_and_idempotence(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        first = store.add(_request("oai:x:1", "one"))
+        again = store.add(_request("oai:x:1", "one"))
+        v1_bytes = tree_bytes(first.path)
+        changed_text = store.add(_request("oai:x:1", "two"))
+        changed_record = store.add(_request("oai:x:1", "two", citation="Cited thus"))
+        same_again = store.add(_request("oai:x:1", "two", citation="Cited thus"))
+        versions = store.versions("oai:x:1")
+    assert [first.status, again.status, changed_text.status, changed_record.status, same_again.status] == [
+        "new",
+        "unchanged",
+        "changed",
+        "changed",
+        "unchanged",
+    ]
+    assert [v.version for v in versions] == [1, 2, 3]
+    assert same_again.bag.version == 3
+    assert tree_bytes(first.path) == v1_bytes  # earlier versions stay byte-identical
+    for version in versions:
+        assert_bagit_valid(store_path / version.path)
+
+
+def test_retrieval_time_alone_does_not_make_a_new_version(store_path: Path) -> None:
+    source = {"method": "harvest", "retrieved_at": "2026-01-01T00:00:00Z"}
+    later = {"method": "harvest", "retrieved_at": "2026-02-01T00:00:00Z"}
+    with Store.open(store_path, create=True) as store:
+        assert store.add(_request("oai:x:2", record_source=source)).status == "new"
+        assert store.add(_request("oai:x:2", record_source=later)).status == "unchanged"
+
+
+def test_batch_group_commit_and_duplicates_within_a_batch(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        results = store.add_many(
+            [_request(f"id-{i}", str(i)) for i in range(20)]
+            + [_request("id-0", "0"), _request("id-1", "new")]
+        )
+        assert [r.status for r in results[-2:]] == ["unchanged", "changed"]
+        assert results[-1].bag.version == 2
+        assert len(store.ledger.bags()) == 21
+    assert not any((store_path / TMP_DIR).iterdir())
+    for result in results:
+        assert_bagit_valid(result.path)
+
+
+def test_invalid_record_writes_nothing(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(RecordInvalid) as info:
+            store.add_many([_request("good"), BagRequest({"identifier": "bad", "title": "t", "x": 1})])
+        assert info.value.problems[0].location == "$"
+        assert store.ledger.bags() == []
+        assert list(store.ledger.events()) == []
+    assert sorted(p.name for p in store_path.iterdir() if not p.name.startswith(LEDGER_FILE)) == [".lock"]
+
+
+def test_missing_attachment_writes_nothing(store_path: Path, tmp_path: Path) -> None:
+    request = BagRequest(
+        {"identifier": "x", "title": "t"}, payload=[PayloadItem("files/a", source=tmp_path / "gone")]
+    )
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(Exception, match="gone"):
+            store.add(request)
+        assert store.ledger.bags() == []
+    assert not any((store_path / TMP_DIR).iterdir())
+
+
+def test_events_are_premis_and_append_only(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        result = store.add(_request("oai:x:3"))
+        events = list(store.ledger.events(identifier="oai:x:3"))
+        assert [e.type for e in events] == ["val", "mes", "ing"]
+        for event in events:
+            assert event.outcome == "suc" and event.version == 1 and event.bag == result.bag.path
+            assert event.agent.startswith("stook/")
+            assert event.datetime.endswith("Z") and len(event.uuid) == 36
+            assert event.type_uri == f"http://id.loc.gov/vocabulary/preservation/eventType/{event.type}"
+        conn = store.ledger.connection
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE events SET outcome='fai'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM events")
+
+
+def test_ledger_migrations_are_numbered_and_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        assert ledger.schema_version() == MIGRATIONS[-1][0]
+        ledger.record_events([Event("val", "suc", "x", 1, "b/v1", detail="d")])
+    with Ledger(path) as ledger:  # reopening applies nothing twice and keeps data
+        assert ledger.schema_version() == MIGRATIONS[-1][0]
+        assert len(list(ledger.events())) == 1
+    numbers = [n for n, _ in MIGRATIONS]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        with pytest.raises(RuntimeError), ledger.transaction() as conn:
+            ledger.append_events(conn, [Event("val", "suc", detail="kept?")])
+            raise RuntimeError("boom")
+        assert list(ledger.events()) == []
+
+
+def test_not_a_store_and_missing_store_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="store not found"):
+        Store.open(tmp_path / "missing")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "thesis.docx").write_text("x")
+    with pytest.raises(StoreError, match="not a stook store"):
+        Store.open(busy, create=True)
+    assert (busy / "thesis.docx").exists() and not (busy / LEDGER_FILE).exists()
+
+
+def test_recovery_finishes_renamed_bags_and_forgets_unfinished_ones(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as store:
+        done = store.add(_request("keep"))
+        # Simulate two crashes: one after the rename (bag in place, ledger pending),
+        # one before it (ledger pending, bag still in .tmp).
+        with store.ledger.transaction() as conn:
+            conn.execute("UPDATE bags SET state='pending' WHERE path=?", (done.bag.path,))
+            conn.execute(
+                "INSERT INTO bags (identifier, id_key, version, name, path, fingerprint, payload_oxum, size,"
+                " created, state) VALUES ('lost','lost',1,'lost-x','lost-x/v1','f','1.1',1,'t','pending')"
+            )
+        leftover = store.tmp_dir() / "lost-x.v1.abcd"
+        (leftover / "data").mkdir(parents=True)
+    with Store.open(store_path) as store:
+        assert [b.path for b in store.ledger.bags()] == [done.bag.path]
+        assert store.ledger.pending() == []
+        assert "after an interruption" in list(store.ledger.events(identifier="keep"))[-1].detail
+    assert not leftover.exists()
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(store_path: Path) -> None:
+    with (
+        Store.open(store_path, create=True) as first,
+        Store.open(store_path) as second,
+        first.writing(),
+        pytest.raises(StoreError, match="another stook process"),
+        second.writing(timeout=0.2),
+    ):
+        pass
