@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from conftest import assert_bagit_valid, tree_bytes
 
 from stook.bagwriter import PROFILE_IDENTIFIER, PayloadItem
-from stook.errors import RecordInvalid, StoreError, UsageError
+from stook.errors import ContentError, RecordInvalid, StoreError, UsageError
 from stook.ledger import LEDGER_FILE, MIGRATIONS, Event, Ledger
 from stook.manual import ManualBagOptions, manual_bag_request
 from stook.names import bag_name
@@ -124,7 +125,9 @@ def test_invalid_record_writes_nothing(store_path: Path) -> None:
         assert info.value.problems[0].location == "$"
         assert store.ledger.bags() == []
         assert list(store.ledger.events()) == []
-    assert sorted(p.name for p in store_path.iterdir() if not p.name.startswith(LEDGER_FILE)) == [".lock"]
+    kept = sorted(p.name for p in store_path.iterdir() if not p.name.startswith(LEDGER_FILE))
+    assert kept == [".lock", ".tmp"]
+    assert not any((store_path / TMP_DIR).iterdir())
 
 
 def test_missing_attachment_writes_nothing(store_path: Path, tmp_path: Path) -> None:
@@ -215,3 +218,65 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(store_path: P
         second.writing(timeout=0.2),
     ):
         pass
+
+
+def test_unchanged_records_write_no_files(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import stook.store as store_module
+
+    with Store.open(store_path, create=True) as store:
+        store.add_many([_request(f"id-{i}") for i in range(5)])
+        calls: list[object] = []
+        monkeypatch.setattr(store_module, "write_bag", lambda *a, **k: calls.append(a))
+        results = store.add_many([_request(f"id-{i}") for i in range(5)])
+    assert [r.status for r in results] == ["unchanged"] * 5
+    assert calls == []
+
+
+def test_parallel_batch_equals_serial_batch(tmp_path: Path) -> None:
+    requests = [_request(f"oai:p:{i}", "text " * i) for i in range(30)]
+    outputs = []
+    for workers in (1, 4):
+        with Store.open(tmp_path / f"w{workers}", create=True) as store:
+            results = store.add_many(requests, workers=workers)
+            outputs.append([(r.bag.path, r.bag.fingerprint, r.bag.payload_oxum) for r in results])
+            for result in results:
+                assert_bagit_valid(result.path)
+    assert outputs[0] == outputs[1]
+
+
+def test_a_file_changing_while_bagged_is_refused(
+    store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest must describe the bytes written, not the bytes seen when planning."""
+    import stook.store as store_module
+
+    source = tmp_path / "scan.bin"
+    source.write_bytes(b"first")
+    real_write_bag = store_module.write_bag
+
+    def write_after_change(*args: object, **kwargs: object) -> object:
+        source.write_bytes(b"second")
+        return real_write_bag(*args, **kwargs)  # type: ignore[arg-type]
+
+    request = BagRequest(
+        {"identifier": "x", "title": "t"}, payload=[PayloadItem("files/scan.bin", source=source)]
+    )
+    monkeypatch.setattr(store_module, "write_bag", write_after_change)
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(ContentError, match="changed while it was being bagged"):
+            store.add(request)
+        assert store.ledger.bags() == []
+    assert not any((store_path / TMP_DIR).iterdir())
+
+
+def test_opening_a_store_being_written_neither_waits_nor_clears_its_work(store_path: Path) -> None:
+    with Store.open(store_path, create=True) as writer, writer.writing():
+        in_progress = writer.tmp_dir() / "receiving.v1.1234"
+        in_progress.mkdir()
+        started = time.monotonic()
+        with Store.open(store_path) as reader:
+            assert reader.ledger.bags() == []
+        assert time.monotonic() - started < 5
+        assert in_progress.exists()
+    with Store.open(store_path):
+        assert not in_progress.exists()  # the next idle open clears it

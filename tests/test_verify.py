@@ -817,3 +817,114 @@ def test_cli_refuses_both_fast_modes_and_documents_exit_codes(tmp_path: Path) ->
 def test_finding_where_is_path_and_line() -> None:
     assert Finding("x", "m", path="a.txt", line=3).where() == "a.txt:3"
     assert Finding("x", "m").where() == ""
+
+
+# -- one listing, one open per file ------------------------------------------------------
+
+
+def test_symlinks_to_files_and_directories_inside_the_bag_are_followed_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """A symlink that stays inside the bag is resolved in full (not from the listing)
+    and its target is hashed; the symlinked directory itself is not descended into."""
+    files = {"data/hello.txt": HELLO, "data/alias.txt": HELLO, "data/sub/x.txt": b"x",
+             "data/linked/x.txt": b"x"}
+    bag = write_bag(tmp_path / "bag", files, algorithms=("sha256", "md5"))
+    (bag / "data/alias.txt").unlink()
+    (bag / "data/alias.txt").symlink_to("hello.txt")
+    (bag / "data/linked/x.txt").unlink()
+    (bag / "data/linked").rmdir()
+    (bag / "data/linked").symlink_to("sub", target_is_directory=True)
+    result = verify_bag(bag)
+    assert (result.valid, result.errors) == (True, [])
+    assert sorted(warnings_with(result, "symlink")) == [
+        ("data/alias.txt", None), ("data/linked", None)]
+    statuses = {f.path: (f.status, f.size, f.algorithms) for f in result.files}
+    assert statuses["data/alias.txt"] == ("ok", len(HELLO), ("md5", "sha256"))
+    assert statuses["data/linked/x.txt"] == ("ok", 1, ("md5", "sha256"))
+    (bag / "data/sub/x.txt").write_bytes(b"y")  # seen through both names
+    assert sorted(p for p, _ in errors_with(verify_bag(bag), "checksum-mismatch")) == [
+        "data/linked/x.txt", "data/linked/x.txt", "data/sub/x.txt", "data/sub/x.txt"]
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5])
+def test_small_and_chunked_files_hash_alike(tmp_path: Path, size: int) -> None:
+    """Files under 1 MiB are read whole, larger ones in chunks: both give hashlib's digest."""
+    data = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    bag = write_bag(tmp_path / "bag", {"data/f.bin": data}, algorithms=("sha512", "md5"))
+    result = verify_bag(bag)
+    assert (result.valid, result.errors) == (True, [])
+    assert {f.path: f.size for f in result.files}["data/f.bin"] == size
+    payload = bytearray(data)
+    if size:
+        payload[-1] ^= 1
+        (bag / "data/f.bin").write_bytes(bytes(payload))
+        assert sorted(f.algorithm or "" for f in verify_bag(bag).errors) == ["md5", "sha512"]
+
+
+def test_each_file_is_opened_once_and_tag_files_are_hashed_from_what_was_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bag = write_bag(tmp_path / "bag", algorithms=("sha256", "sha1"), tag_algorithms=("sha256",))
+    opened: list[str] = []
+    real_os_open = os.open
+
+    def track(path: str, *args: object, **kwargs: object) -> int:
+        opened.append(os.path.relpath(path, os.path.realpath(bag)))
+        return real_os_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", track)
+    result = verify_bag(bag)
+    monkeypatch.undo()
+    assert (result.valid, result.errors) == (True, [])
+    expected = sorted(f.path for f in result.files)
+    assert "manifest-sha256.txt" in expected and "data/hello.txt" in expected
+    assert sorted(opened) == expected
+    # a tag file changed on disk is still caught through the tag manifest
+    (bag / "bag-info.txt").write_bytes((bag / "bag-info.txt").read_bytes() + b"Extra: 1\n")
+    assert errors_with(verify_bag(bag), "checksum-mismatch") == [("bag-info.txt", None)]
+
+
+@pytest.mark.parametrize("swap", ["directory", "file"])
+def test_a_path_swapped_for_a_symlink_after_listing_is_not_followed_outside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    """The listing vouches for a file only until it is opened: each directory on its
+    way is checked again, and the file itself is opened with O_NOFOLLOW."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd to see which file a descriptor really is")
+    files = {"data/sub/x.txt": b"x", "data/hello.txt": HELLO}
+    bag = write_bag(tmp_path / "bag", files)
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub/x.txt").write_bytes(b"x")
+    (outside / "hello.txt").write_bytes(HELLO)
+    real_walk = BagFS.walk
+
+    def walk_then_swap(self: BagFS, top: str) -> object:
+        yield from real_walk(self, top)
+        if swap == "directory":
+            (bag / "data/sub/x.txt").unlink()
+            (bag / "data/sub").rmdir()
+            (bag / "data/sub").symlink_to(outside / "sub", target_is_directory=True)
+        else:
+            (bag / "data/hello.txt").unlink()
+            (bag / "data/hello.txt").symlink_to(outside / "hello.txt")
+
+    opened: list[str] = []
+    real_os_open = os.open
+
+    def track(path: str, *args: object, **kwargs: object) -> int:
+        fd = real_os_open(path, *args, **kwargs)  # type: ignore[arg-type]
+        opened.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        return fd
+
+    monkeypatch.setattr(BagFS, "walk", walk_then_swap)
+    monkeypatch.setattr(os, "open", track)
+    result = verify_bag(bag)
+    monkeypatch.undo()
+    swapped = "data/sub/x.txt" if swap == "directory" else "data/hello.txt"
+    assert errors_with(result, "unreadable-file") == [(swapped, None)]
+    assert {f.path: f.status for f in result.files}[swapped] == "unreadable"
+    root = os.path.realpath(bag)
+    assert opened and all(p.startswith(root + os.sep) for p in opened), opened

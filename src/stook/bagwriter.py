@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from stook import AGENT, PROJECT_URL
 from stook.errors import BagError, ContentError, UsageError
@@ -118,25 +120,42 @@ class _Hashers:
         return {alg: obj.hexdigest() for alg, obj in zip(self.algorithms, self.objs, strict=True)}
 
 
-def _copy_hashing(source: Path, target: Path, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
-    hashers = _Hashers(algorithms)
-    size = 0
+@contextmanager
+def _open_source(source: Path) -> Iterator[BinaryIO]:
+    """Open a file to be bagged, turning OS errors into messages that name it."""
     try:
-        with open(source, "rb") as src, open(target, "xb") as dst:
-            while True:
-                chunk = src.read(CHUNK)
-                if not chunk:
-                    break
-                hashers.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
+        handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError as exc:
         raise ContentError(f"{source}: file not found", path=source) from exc
     except IsADirectoryError as exc:
         raise ContentError(f"{source}: is a directory, not a file", path=source) from exc
-    except PermissionError as exc:
-        raise ContentError(f"{source}: permission denied while reading", path=source) from exc
+    except OSError as exc:
+        raise ContentError(f"{source}: cannot read: {exc.strerror}", path=source) from exc
+    with handle:
+        yield handle
+
+
+def _copy_hashing(source: Path, target: Path, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
+    hashers = _Hashers(algorithms)
+    size = 0
+    with _open_source(source) as src, open(target, "xb") as dst:
+        while chunk := src.read(CHUNK):
+            hashers.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
     return hashers.hexdigests(), size
+
+
+def payload_sha512(item: PayloadItem) -> str:
+    """The sha512 of a payload item, read from disk when it is a file."""
+    if item.data is not None:
+        return hashlib.sha512(item.data).hexdigest()
+    assert item.source is not None
+    digest = hashlib.sha512()
+    with _open_source(item.source) as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _bag_info_text(fields: Iterable[tuple[str, str]]) -> bytes:

@@ -319,8 +319,9 @@ class Ledger:
             ),
         )
 
-    def mark_stored(self, conn: sqlite3.Connection, path: str) -> None:
-        conn.execute("UPDATE bags SET state='stored' WHERE path=?", (path,))
+    def mark_stored(self, conn: sqlite3.Connection, path: str, created: str) -> None:
+        """Make a pending version visible; ``created`` is that moment (OAI datestamps use it)."""
+        conn.execute("UPDATE bags SET state='stored', created=? WHERE path=?", (created, path))
 
     def forget_pending(self, conn: sqlite3.Connection, path: str) -> None:
         conn.execute("DELETE FROM bags WHERE path=? AND state='pending'", (path,))

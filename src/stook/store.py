@@ -23,6 +23,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,11 +34,12 @@ from stook.bagwriter import (
     BuiltBag,
     PayloadItem,
     check_algorithms,
+    payload_sha512,
     remove_tree,
     write_bag,
 )
 from stook.durable import fsync_dirs, make_durable
-from stook.errors import StoreError, UsageError
+from stook.errors import ContentError, StoreError, UsageError
 from stook.ledger import LEDGER_FILE, BagVersion, Event, Ledger, utc_now
 from stook.names import bag_label, bag_name, identifier_key, version_dir
 from stook.record import canonical_json, ensure_valid
@@ -50,6 +52,10 @@ RECORD_FILE = "record.json"
 IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store"}
 
 AddStatus = Literal["new", "changed", "unchanged"]
+
+
+class StoreBusy(StoreError):
+    """Another process holds the store's writer lock."""
 
 
 @dataclass
@@ -104,15 +110,25 @@ class _Staged:
     tmp: Path
     built: BuiltBag
     ingest_events: bool = True
+    record_bytes: bytes = b""
 
 
-def fingerprint(record: dict[str, Any], payload_sha512: dict[str, str]) -> str:
-    """What makes two versions the same: the record without its retrieval time, and the files."""
-    stable = copy.deepcopy(record)
-    source = stable.get("record_source")
-    if isinstance(source, dict):
-        source.pop("retrieved_at", None)
-    digest = hashlib.sha256(canonical_json(stable))
+def fingerprint(
+    record: dict[str, Any], payload_sha512: dict[str, str], *, record_bytes: bytes | None = None
+) -> str:
+    """What makes two versions the same: the record without its retrieval time, and the files.
+
+    ``record_bytes`` (the record's canonical JSON) saves encoding it again when the
+    record has no retrieval time.
+    """
+    source = record.get("record_source")
+    if isinstance(source, dict) and "retrieved_at" in source:
+        stable = copy.deepcopy(record)
+        stable["record_source"].pop("retrieved_at")
+        record_bytes = canonical_json(stable)
+    elif record_bytes is None:
+        record_bytes = canonical_json(record)
+    digest = hashlib.sha256(record_bytes)
     for path, value in sorted(payload_sha512.items()):
         if path != "data/" + RECORD_FILE:
             digest.update(f"\n{path}\0{value}".encode())
@@ -180,9 +196,16 @@ class Store:
                 raise StoreError(f"{path}: cannot create the store: {exc.strerror}", path=path) from exc
         store = cls(path, Ledger(ledger_path))
         if os.access(path, os.W_OK):
-            with store.writing():
-                store.recover()
+            store.recover_if_idle()
         return store
+
+    def recover_if_idle(self) -> list[str]:
+        """Recover only when no other process is writing: a live writer owns ``.tmp``."""
+        try:
+            with self.writing(timeout=0):
+                return self.recover()
+        except StoreBusy:
+            return []
 
     def close(self) -> None:
         self.ledger.close()
@@ -212,9 +235,9 @@ class Store:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
                     os.close(fd)
-                    raise StoreError(
+                    raise StoreBusy(
                         f"{self.root}: the store is being written by another stook process; "
                         "wait for it to finish and try again",
                         path=self.root,
@@ -252,18 +275,16 @@ class Store:
                     ),
                 ]
                 with self.ledger.transaction() as conn:
-                    self.ledger.mark_stored(conn, bag.path)
+                    self.ledger.mark_stored(conn, bag.path, utc_now())
                     self.ledger.append_events(conn, events)
                 actions.append(f"completed {bag.path}")
             else:
                 with self.ledger.transaction() as conn:
                     self.ledger.forget_pending(conn, bag.path)
                 actions.append(f"discarded unfinished {bag.path}")
-        tmp = self.root / TMP_DIR
-        if tmp.is_dir():
-            for leftover in tmp.iterdir():
-                remove_tree(leftover)
-                actions.append(f"removed temporary {leftover.name}")
+        for leftover in self.tmp_dir().iterdir():
+            remove_tree(leftover)
+            actions.append(f"removed temporary {leftover.name}")
         return actions
 
     # -- paths --------------------------------------------------------------------
@@ -311,67 +332,62 @@ class Store:
     def add(self, request: BagRequest) -> AddResult:
         return self.add_many([request])[0]
 
-    def add_many(self, requests: Iterable[BagRequest]) -> list[AddResult]:
+    def add_many(self, requests: Iterable[BagRequest], *, workers: int | None = None) -> list[AddResult]:
         """Store a batch of record versions with one sync and two ledger transactions.
 
-        Unchanged records are skipped. Raises before anything is visible if any record
-        is invalid or any payload cannot be read; in that case nothing is added.
+        Each record's fingerprint is computed before anything is written, so unchanged
+        records cost no file writes. The changed ones are built in parallel threads
+        (file creation is kernel work that releases the GIL), made durable together,
+        then committed. If any record is invalid or any payload unreadable, nothing is
+        added.
         """
         requests = list(requests)
         for request in requests:
             ensure_valid(request.record, source=f"record {request.record.get('identifier')!r}")
             check_algorithms(request.algorithms)
         with self.writing():
-            staged: list[_Staged] = []
-            results: list[AddResult | None] = []
+            plans: list[_Staged] = []
+            outcome: list[AddResult | _Staged] = []
             in_batch: dict[str, _Staged] = {}
             try:
                 for request in requests:
-                    result, stage = self._stage(request, in_batch)
-                    results.append(result)
-                    if stage is not None:
-                        staged.append(stage)
-                        in_batch[stage.bag.id_key] = stage
-                self._commit(staged)
+                    planned = self._plan(request, in_batch)
+                    outcome.append(planned)
+                    if isinstance(planned, _Staged):
+                        plans.append(planned)
+                        in_batch[planned.bag.id_key] = planned
+                self._build(plans, workers)
+                self._commit(plans)
             except BaseException:
-                for stage in staged:
-                    remove_tree(stage.tmp)
+                for plan in plans:
+                    remove_tree(plan.tmp)
                 raise
-        out: list[AddResult] = []
-        stage_iter = iter(staged)
-        for result in results:
-            if result is None:
-                stage = next(stage_iter)
-                status: AddStatus = "new" if stage.bag.version == 1 else "changed"
-                out.append(AddResult(status, stage.bag, self.root / stage.bag.path))
+        results: list[AddResult] = []
+        for item in outcome:
+            if isinstance(item, _Staged):
+                status: AddStatus = "new" if item.bag.version == 1 else "changed"
+                results.append(AddResult(status, item.bag, self.root / item.bag.path))
             else:
-                out.append(result)
-        return out
+                results.append(item)
+        return results
 
-    def _stage(
-        self, request: BagRequest, in_batch: dict[str, _Staged]
-    ) -> tuple[AddResult | None, _Staged | None]:
-        """Build the bag in .tmp; return a result instead when it changes nothing."""
+    def _plan(self, request: BagRequest, in_batch: dict[str, _Staged]) -> AddResult | _Staged:
+        """Decide, without writing, whether a record makes a new version, and which."""
         record = request.record
         identifier = record["identifier"]
         key = identifier_key(identifier)
-        name = bag_name(identifier)
+        record_bytes = canonical_json(record)
+        digests = {"data/" + item.path: payload_sha512(item) for item in request.payload}
+        fp = fingerprint(record, digests, record_bytes=record_bytes)
         earlier = in_batch.get(key)
         previous = earlier.bag if earlier else self.ledger.latest(key, include_pending=True)
-        version = previous.version + 1 if previous else 1
-        label = bag_label(identifier, version)
-        tmp = self.tmp_dir() / f"{label}.{uuid.uuid4().hex[:8]}"
-        payload = [PayloadItem(RECORD_FILE, data=canonical_json(record)), *request.payload]
-        built = write_bag(
-            tmp,
-            payload,
-            bag_info_fields(record, label, request.source_organization),
-            request.algorithms,
-        )
-        fp = fingerprint(record, built.payload_digests["sha512"])
         if previous is not None and fp == previous.fingerprint:
-            remove_tree(tmp)
-            return AddResult("unchanged", previous, self.root / previous.path), None
+            if earlier is not None:  # the same version twice in one batch
+                return AddResult("unchanged", earlier.bag, self.root / earlier.bag.path)
+            return AddResult("unchanged", previous, self.root / previous.path)
+        version = previous.version + 1 if previous else 1
+        name = bag_name(identifier)
+        label = bag_label(identifier, version)
         bag = BagVersion(
             identifier=identifier,
             id_key=key,
@@ -379,14 +395,43 @@ class Store:
             name=name,
             path=f"{name}/{version_dir(version)}",
             fingerprint=fp,
-            payload_oxum=built.payload_oxum,
-            size=built.total_bytes,
+            payload_oxum="",
+            size=0,
             title=record.get("title"),
             groups=tuple(record_groups(record)),
             created=utc_now(),
             state="pending",
         )
-        return None, _Staged(request, bag, tmp, built)
+        tmp = self.tmp_dir() / f"{label}.{uuid.uuid4().hex[:8]}"
+        return _Staged(request, bag, tmp, BuiltBag(tmp), record_bytes=record_bytes)
+
+    def _build(self, plans: list[_Staged], workers: int | None) -> None:
+        """Write every planned bag into .tmp, several at once."""
+
+        def build(plan: _Staged) -> None:
+            record = plan.request.record
+            label = bag_label(plan.bag.identifier, plan.bag.version)
+            payload = [PayloadItem(RECORD_FILE, data=plan.record_bytes), *plan.request.payload]
+            info = bag_info_fields(record, label, plan.request.source_organization)
+            plan.built = write_bag(plan.tmp, payload, info, plan.request.algorithms)
+            digests = plan.built.payload_digests["sha512"]
+            written = fingerprint(record, digests, record_bytes=plan.record_bytes)
+            if written != plan.bag.fingerprint:
+                raise ContentError(
+                    f"record {plan.bag.identifier!r}: a payload file changed while it was being bagged; "
+                    "bag it again once the files are no longer being written",
+                    record_id=plan.bag.identifier,
+                )
+            plan.bag = replace(plan.bag, payload_oxum=plan.built.payload_oxum, size=plan.built.total_bytes)
+
+        count = min(len(plans), workers or (os.cpu_count() or 1) * 2)
+        if count <= 1:
+            for plan in plans:
+                build(plan)
+            return
+        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="stook-bag") as pool:
+            for future in [pool.submit(build, plan) for plan in plans]:
+                future.result()
 
     def adopt(self, built_dir: Path, incoming: IncomingBag) -> AddResult:
         """Move a complete, already verified bag (built or extracted in ``.tmp``) into the store.
@@ -446,13 +491,14 @@ class Store:
             parents.append(final.parent)
         fsync_dirs(self.root, parents)
         with self.ledger.transaction() as conn:
+            stored_at = utc_now()  # taken under the write lock: visible from this instant
             for stage in staged:
-                self.ledger.mark_stored(conn, stage.bag.path)
+                self.ledger.mark_stored(conn, stage.bag.path, stored_at)
                 own = _ingest_events(stage) if stage.ingest_events else []
                 extra = [_about(event, stage.bag) for event in stage.request.events]
                 self.ledger.append_events(conn, [*extra, *own])
         for stage in staged:
-            stage.bag = replace(stage.bag, state="stored")
+            stage.bag = replace(stage.bag, state="stored", created=stored_at)
 
 
 def _about(event: Event, bag: BagVersion) -> Event:

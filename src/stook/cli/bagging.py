@@ -1,15 +1,13 @@
-"""``stook bag``, ``stook ls`` and ``stook events``."""
+"""``stook bag`` and ``stook ls`` (``stook events`` lives in :mod:`stook.cli.audit`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from stook.bagwriter import ALGORITHMS, human_size
 from stook.cli.base import echo_json, json_option, main, store_option
-from stook.ledger import EVENT_TYPES
 from stook.manual import ManualBagOptions, manual_bag_request
 from stook.store import Store
 
@@ -102,28 +100,3 @@ def list_bags(store_path: Path, latest: bool, as_json: bool) -> None:
         return
     for b in bags:
         click.echo(f"{b.identifier}\tv{b.version}\t{b.created[:19]}Z\t{human_size(b.size)}\t{b.path}")
-
-
-@main.command()
-@store_option
-@click.option("--id", "identifier", help="Only events about this record identifier.")
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(sorted(EVENT_TYPES)),
-    help="Only events of this PREMIS type (repeatable).",
-)
-@json_option
-def events(store_path: Path, identifier: str | None, types: tuple[str, ...], as_json: bool) -> None:
-    """Print the store's PREMIS event log, oldest first."""
-    with Store.open(store_path) as store:
-        found = list(store.ledger.events(identifier=identifier, types=types or None))
-    if as_json:
-        echo_json([e.to_dict() for e in found])
-        return
-    for e in found:
-        target = f"{e.identifier} v{e.version}" if e.identifier else "-"
-        click.echo(f"{e.datetime[:19]}Z\t{e.type}\t{e.outcome}\t{target}\t{e.detail}")
-        if e.data and e.outcome != "suc":
-            click.echo("\t" + json.dumps(e.data, ensure_ascii=False))

@@ -21,6 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_STORE = "bags"
 STORE_ENV = "STOOK_STORE"
 
+
 class StookGroup(click.Group):
     """A click group that turns :class:`StookError` into one line and an exit code."""
 
@@ -36,6 +37,7 @@ class StookGroup(click.Group):
             click.echo("interrupted: work already made durable is kept", err=True)
             ctx.exit(130)
 
+
 @click.group(cls=StookGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stook")
 def main() -> None:
@@ -43,6 +45,7 @@ def main() -> None:
 
     Every change to a store is recorded as a PREMIS event in the store's ledger.
     """
+
 
 def store_option(func: F) -> F:
     """``--store DIR``: the bag store, default ./bags or $STOOK_STORE."""
@@ -55,6 +58,7 @@ def store_option(func: F) -> F:
         show_default=True,
         help=f"Bag store directory (or ${STORE_ENV}).",
     )(func)
+
 
 def json_option(func: F) -> F:
     """``--json``: machine-readable output on stdout."""
@@ -73,14 +77,18 @@ def json_option(func: F) -> F:
         help="Print machine-readable JSON instead of text.",
     )(func)
 
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
 
 def show_progress() -> bool:
     """Progress bars only for a person at a terminal, never in pipes, cron or CI."""
     return sys.stderr.isatty() and not os.environ.get("CI")
 
+
 T = TypeVar("T")
+
 
 @contextmanager
 def progress(total: int | None, desc: str, unit: str = "item") -> Iterator[Callable[[int], None]]:
@@ -101,17 +109,23 @@ def progress(total: int | None, desc: str, unit: str = "item") -> Iterator[Calla
 
         yield advance
 
+
 def iter_with_progress(items: Iterable[T], total: int | None, desc: str, unit: str) -> Iterator[T]:
     with progress(total, desc, unit) as advance:
         for item in items:
             yield item
             advance(1)
 
+
 # Each command module registers its commands on ``main`` when imported.
 COMMAND_MODULES = (
     "records",
     "bagging",
     "verify",
+    "audit",
+    "serve",
+    "harvest",
+    "transfer",
 )
 
 for _name in COMMAND_MODULES:

@@ -41,6 +41,7 @@ from stook.verify.tagfiles import (
 
 _MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
 _OXUM = re.compile(r"^(\d+)\.(\d+)$")
+_NOT_ALGORITHM_CHAR = re.compile(r"[^a-z0-9]")
 
 
 def verify_bag(
@@ -77,7 +78,7 @@ def _open_bag(given: str) -> tuple[BagFS, bytes]:
         raise NotABag(f"{given} is not a directory, so not a bag", path=given)
     fs = BagFS(given)
     try:
-        os.listdir(fs.root)
+        fs.listing("")
     except OSError as exc:
         raise NotABag(f"{given}: cannot list the directory: {exc.strerror or exc}",
                       path=given) from exc
@@ -285,7 +286,7 @@ class _Run:
             if not m or name in self.refused:
                 continue
             raw_alg = m.group(2)
-            alg = re.sub(r"[^a-z0-9]", "", raw_alg.lower())
+            alg = _NOT_ALGORITHM_CHAR.sub("", raw_alg.lower())
             if raw_alg != alg:
                 self.report.error(
                     "bad-algorithm-name",

@@ -11,13 +11,22 @@ cannot trap the reader.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 CHUNK = 1 << 20  # 1 MiB: large enough that hashlib releases the GIL
+KEEP_LIMIT = 4 << 20  # tag files up to this size are kept after parsing, to be hashed
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 
 Kind = Literal["file", "missing", "directory", "special", "outside", "loop", "unreadable"]
 
@@ -57,19 +66,73 @@ class Entry:
 
 
 class BagFS:
-    """Read-only view of one bag directory that refuses to leave it."""
+    """Read-only view of one bag directory that refuses to leave it.
+
+    The bag root is resolved once; directories are listed once with
+    ``os.scandir`` and their entries (with cached ``lstat`` results) answer
+    every later lookup, so a plain file costs one ``lstat`` however often the
+    run asks about it. Only symlinks go through ``os.path.realpath``.
+    """
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
+        self._prefix = self.root + os.sep
+        # bag-relative directory -> its entries by name; only real (non-symlink)
+        # directories reached from the root without crossing a symlink are listed
+        self._listings: dict[str, dict[str, os.DirEntry[str]]] = {}
+        # regular files found by listing, with no symlink anywhere below the root
+        self._plain: set[str] = set()
+        # small tag files already read, so hashing them does not read them again
+        self._content: dict[str, bytes] = {}
 
     def abspath(self, rel: str) -> str:
-        return os.path.join(self.root, *rel.split("/"))
+        return self._prefix + rel.replace("/", os.sep) if rel else self.root
 
     def inside(self, real: str) -> bool:
-        return real == self.root or real.startswith(self.root + os.sep)
+        return real == self.root or real.startswith(self._prefix)
+
+    def listing(self, rel_dir: str) -> dict[str, os.DirEntry[str]]:
+        """Entries of a real directory of the bag, by name (listed once); raises OSError."""
+        found = self._listings.get(rel_dir)
+        if found is None:
+            with os.scandir(self.abspath(rel_dir)) as it:
+                found = {de.name: de for de in sorted(it, key=_entry_name)}
+            self._listings[rel_dir] = found
+        return found
 
     def lookup(self, rel: str) -> Entry:
-        """Classify ``rel`` (a lexically safe POSIX path) with lstat/readlink only."""
+        """Classify ``rel`` (a lexically safe, normalised POSIX path) without opening it."""
+        parent, _, name = rel.rpartition("/")
+        entries = self._listings.get(parent)
+        if entries is None:
+            return self._resolve(rel)
+        de = entries.get(name)
+        if de is None:
+            return Entry("missing")
+        return self._classify(rel, de)
+
+    def _classify(self, rel: str, de: os.DirEntry[str]) -> Entry:
+        """An entry of a listed directory: its cached lstat, or full resolution if a symlink."""
+        if de.is_symlink():
+            return self._resolve(rel)
+        try:
+            st = de.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return Entry("missing")
+        except OSError as exc:
+            return Entry("unreadable", detail=exc.strerror or str(exc))
+        mode = st.st_mode
+        if stat.S_ISREG(mode):
+            self._plain.add(rel)
+            return Entry("file", st.st_size)
+        if stat.S_ISDIR(mode):
+            return Entry("directory")
+        if stat.S_ISLNK(mode):  # replaced by a symlink since it was listed
+            return self._resolve(rel)
+        return Entry("special", detail=describe_mode(mode))
+
+    def _resolve(self, rel: str) -> Entry:
+        """Classify ``rel`` by resolving every symlink on the way (lstat/readlink only)."""
         target = self.abspath(rel)
         try:
             link_st = os.lstat(target)
@@ -98,27 +161,50 @@ class BagFS:
             return Entry("loop", via_symlink=True, detail="symlink loop")
         return Entry("special", via_symlink=via_symlink, detail=describe_mode(mode))
 
-    def open_fd(self, rel: str) -> int:
-        """Open a regular file inside the bag; raise OSError for anything else."""
+    def _real_path(self, rel: str) -> str:
+        """Where ``rel`` really is, checked to lie inside the bag; raises OSError otherwise.
+
+        A file the listing found with no symlink on its way needs no realpath: each
+        directory below the root is re-checked with one lstat to be a real directory
+        still, and the file itself is opened with O_NOFOLLOW. Anything else is
+        resolved in full, as the listing cannot vouch for it.
+        """
+        if rel in self._plain:
+            path = self.root
+            parts = rel.split("/")
+            for part in parts[:-1]:
+                path = path + os.sep + part
+                if not stat.S_ISDIR(os.lstat(path).st_mode):
+                    break  # changed since it was listed: resolve in full
+            else:
+                return path + os.sep + parts[-1]
         real = os.path.realpath(self.abspath(rel))
         if not self.inside(real):
             raise PermissionError(f"{rel} resolves outside the bag")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-        fd = os.open(real, flags)
+        return real
+
+    def open_fd(self, rel: str) -> tuple[int, int]:
+        """Open a regular file inside the bag; return (fd, size); raise OSError for anything else."""
+        fd = os.open(self._real_path(rel), _OPEN_FLAGS)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 raise IsADirectoryError(f"{rel} is not a regular file")
         except BaseException:
             os.close(fd)
             raise
-        return fd
+        return fd, st.st_size
 
     def read_bytes(self, rel: str) -> bytes:
-        """Whole content of a (tag) file inside the bag."""
-        fd = self.open_fd(rel)
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read()
+        """Whole content of a (tag) file inside the bag; small ones are kept for :meth:`hash`."""
+        fd, size = self.open_fd(rel)
+        try:
+            data = _read_all(fd, size)
+        finally:
+            os.close(fd)
+        if len(data) <= KEEP_LIMIT:
+            self._content[rel] = data
+        return data
 
     def hash(
         self,
@@ -126,24 +212,28 @@ class BagFS:
         algorithms: tuple[str, ...],
         advance: Callable[[int], None] | None = None,
     ) -> tuple[dict[str, str], int]:
-        """Digest ``rel`` once, feeding each chunk to every algorithm; return digests, bytes."""
-        hashers = {alg: hashlib.new(HASHLIB_NAMES[alg]) for alg in algorithms}
-        total = 0
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        fd = self.open_fd(rel)
-        with os.fdopen(fd, "rb", buffering=0) as fh:
-            while True:
-                n = fh.readinto(buf)
-                if not n:
-                    break
-                chunk = view[:n]
-                for h in hashers.values():
-                    h.update(chunk)
-                total += n
-                if advance is not None:
-                    advance(n)
-        return {alg: h.hexdigest() for alg, h in hashers.items()}, total
+        """Digest ``rel`` once, feeding each chunk to every algorithm; return digests, bytes.
+
+        A tag file already read for parsing is hashed from those very bytes; other
+        files under 1 MiB are read whole, larger ones in 1 MiB chunks.
+        """
+        hashers = [(alg, hashlib.new(HASHLIB_NAMES[alg])) for alg in algorithms]
+        data = self._content.pop(rel, None)
+        if data is None:
+            fd, size = self.open_fd(rel)
+            try:
+                if size < CHUNK:
+                    data = _read_all(fd, size)
+                else:
+                    total = _hash_chunks(fd, [h for _, h in hashers], advance)
+                    return {alg: h.hexdigest() for alg, h in hashers}, total
+            finally:
+                os.close(fd)
+        for _, h in hashers:
+            h.update(data)
+        if advance is not None and data:
+            advance(len(data))
+        return {alg: h.hexdigest() for alg, h in hashers}, len(data)
 
     def walk(self, top: str) -> Iterator[tuple[str, Entry]]:
         """Every non-directory under ``top`` (a bag-relative dir), never entering symlinks.
@@ -155,17 +245,47 @@ class BagFS:
         while stack:
             rel_dir = stack.pop()
             try:
-                with os.scandir(self.abspath(rel_dir)) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                entries = self.listing(rel_dir)
             except OSError as exc:
                 yield rel_dir, Entry("unreadable", detail=exc.strerror or str(exc))
                 continue
-            for de in entries:
-                rel = f"{rel_dir}/{de.name}" if rel_dir else de.name
+            for name, de in entries.items():
+                rel = f"{rel_dir}/{name}" if rel_dir else name
                 if de.is_dir(follow_symlinks=False):
                     stack.append(rel)
                     continue
-                yield rel, self.lookup(rel)
+                yield rel, self._classify(rel, de)
+
+
+def _entry_name(de: os.DirEntry[str]) -> str:
+    return de.name
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Read to end of file: one read for a file that did not change since fstat."""
+    first = os.read(fd, size + 1 if size < CHUNK else CHUNK)
+    if not first:
+        return first
+    chunks = [first]
+    while chunk := os.read(fd, CHUNK):
+        chunks.append(chunk)
+    return first if len(chunks) == 1 else b"".join(chunks)
+
+
+def _hash_chunks(fd: int, hashers: list[Any], advance: Callable[[int], None] | None) -> int:
+    """Feed a large file to every hasher in 1 MiB chunks (hashlib releases the GIL)."""
+    total = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    with io.FileIO(fd, "rb", closefd=False) as fh:
+        while n := fh.readinto(buf):
+            chunk = view[:n]
+            for h in hashers:
+                h.update(chunk)
+            total += n
+            if advance is not None:
+                advance(n)
+    return total
 
 
 def describe_mode(mode: int) -> str:

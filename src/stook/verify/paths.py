@@ -15,6 +15,10 @@ _PCT = re.compile(r"%([0-9A-Fa-f]{2})")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _WIN_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$", re.IGNORECASE)
 _WIN_BAD_CHARS = set('<>:"|?*\\') | {chr(c) for c in range(32)}
+_WIN_BAD = re.compile(r'[<>:"|?*\\\x00-\x1f]')
+_SEPARATORS = re.compile(r"[/\\]")
+_PRE1_LF = re.compile("%0[Aa]")
+_PRE1_CR = re.compile("%0[Dd]")
 _ENCODABLE = {0x25: "%", 0x0A: "\n", 0x0D: "\r"}
 
 
@@ -27,6 +31,8 @@ def decode_path(raw: str, v1: bool) -> tuple[str, list[str], str | None]:
     is ambiguous, so the decoded reading is offered as an alternative.
     """
     problems: list[str] = []
+    if "%" not in raw:  # the usual case: nothing to decode
+        return raw, problems, None
     if v1:
         out: list[str] = []
         pos = 0
@@ -48,8 +54,8 @@ def decode_path(raw: str, v1: bool) -> tuple[str, list[str], str | None]:
         if bare:
             problems.append("a literal '%' must be written as %25")
         return decoded, problems, None
-    decoded = re.sub("%0[Aa]", "\n", raw)
-    decoded = re.sub("%0[Dd]", "\r", decoded)
+    decoded = _PRE1_LF.sub("\n", raw)
+    decoded = _PRE1_CR.sub("\r", decoded)
     alternative = decoded.replace("%25", "%") if "%25" in decoded else None
     return decoded, problems, alternative
 
@@ -66,14 +72,16 @@ def unsafe_reason(path: str) -> str | None:
         return "absolute paths are refused"
     if _DRIVE.match(path):
         return "drive-letter paths are refused"
-    parts = re.split(r"[/\\]", path)
-    if ".." in parts:
+    if ".." in path and ".." in _SEPARATORS.split(path):
         return "'..' path components are refused"
     return None
 
 
 def normalise(path: str) -> tuple[str, bool]:
     """Drop ``.`` and empty components; return (path, whether anything was dropped)."""
+    if not (path.startswith(("/", "./")) or path.endswith(("/", "/.")) or "//" in path
+            or "/./" in path or path in ("", ".")):
+        return path, False  # the usual case: nothing to drop
     parts = path.split("/")
     kept = [p for p in parts if p not in ("", ".")]
     return "/".join(kept), len(kept) != len(parts)
@@ -84,7 +92,7 @@ def windows_problem(path: str) -> str | None:
     for part in path.split("/"):
         if _WIN_RESERVED.match(part):
             return f"'{part}' is a reserved name on Windows"
-        bad = sorted({c for c in part if c in _WIN_BAD_CHARS})
+        bad = sorted({c for c in part if c in _WIN_BAD_CHARS}) if _WIN_BAD.search(part) else []
         if bad:
             shown = " ".join(repr(c) for c in bad)
             return f"'{part}' contains characters Windows forbids: {shown}"

@@ -22,6 +22,9 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _HEX = re.compile(r"^[0-9A-Fa-f]+$")
 _MANIFEST_LINE = re.compile(r"^(\S+)[ \t]+(.*)$", re.DOTALL)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_VERSION = re.compile(r"\d+\.\d+")
+_LITERAL_PERCENT = re.compile(r"%(?!0[AaDd])")
+_FETCH_FIELDS = re.compile(r"[ \t]+")
 # Reserved bag-info elements that SHOULD NOT be repeated (RFC 8493 §2.2.2).
 _SINGLE = ("bagging-date", "bag-size", "bag-group-identifier", "bag-count")
 
@@ -118,7 +121,7 @@ def parse_bagit_txt(data: bytes, report: Report) -> Declaration:
         version = value.strip()
         if number != 1:
             bad("BagIt-Version must be the first line", number)
-        if not re.fullmatch(r"\d+\.\d+", version):
+        if not _VERSION.fullmatch(version):
             bad(f"BagIt-Version {version!r} is not of the form M.N", number)
         elif version not in KNOWN_VERSIONS:
             report.error(
@@ -169,7 +172,7 @@ def _check_declaration_spacing(
 
 def version_tuple(version: str | None) -> tuple[int, int]:
     """(major, minor); unreadable versions count as 1.0 so the strictest rules apply."""
-    if version and re.fullmatch(r"\d+\.\d+", version):
+    if version and _VERSION.fullmatch(version):
         major, minor = version.split(".")
         return int(major), int(minor)
     return (1, 0)
@@ -385,7 +388,7 @@ def checked_path(
 ) -> tuple[str, str | None] | None:
     """Decode and judge one path field; None (after reporting) when it must not be used."""
     decoded, problems, alternative = decode_path(raw, v1)
-    if not v1 and re.search(r"%(?!0[AaDd])", raw):
+    if not v1 and _LITERAL_PERCENT.search(raw):
         report.warn(
             "pre-1.0-rule",
             f"{name} line {number}: '%' in {raw!r} is read literally (before BagIt 1.0 only"
@@ -438,7 +441,7 @@ def parse_fetch(text: str, v1: bool, report: Report) -> list[FetchEntry]:
         if not line.strip():
             report.warn("blank-line", f"fetch.txt line {number} is blank; it is ignored", **where)
             continue
-        parts = re.split(r"[ \t]+", line, maxsplit=2)
+        parts = _FETCH_FIELDS.split(line, maxsplit=2)
         if len(parts) != 3 or not parts[2]:
             report.error(
                 "bad-fetch-line", f"fetch.txt line {number} is not 'url length path'", **where

@@ -1,0 +1,159 @@
+"""Harvest throughput and memory: stook beside plain sickle and a sickle+jsonschema+bagit script.
+
+All three read the same records from the ``oaipmh`` (pyoai) provider running in its
+own process on loopback (batch 100). stook does the whole job: Identify, crosswalk,
+validation, bagging, durable group commit per page, checkpoint. Peer (a) is plain
+sickle iterating the records (no validation, no bags): the floor set by the
+provider and XML parsing. Peer (b) is the script an archivist would write first:
+sickle, a record dict from sickle's metadata, one jsonschema validator built once,
+``bagit.make_bag`` per record, nothing synced. Peak RSS of a stook harvest is
+measured in a fresh subprocess at 10,000 records and, with ``big=True``, 100,000.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.servers import pyoai_subprocess  # noqa: E402
+
+BATCH = 100
+
+# Run in a child so the peak RSS is the harvest's alone (ru_maxrss is in KiB on Linux).
+_RSS_CHILD = """
+import json, resource, sys, time
+from stook.harvest import HarvestConfig, harvest
+from stook.store import Store
+url, store_path = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+with Store.open(store_path, create=True) as store:
+    summary = harvest(store, HarvestConfig(url))
+elapsed = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"records": summary.records, "new": summary.new, "seconds": elapsed, "peak_rss_kib": peak}))
+"""
+
+
+def bench_stook(url: str, work: Path) -> tuple[float, int]:
+    from stook.harvest import HarvestConfig, harvest
+    from stook.store import Store
+
+    start = time.perf_counter()
+    with Store.open(work / "stook", create=True) as store:
+        summary = harvest(store, HarvestConfig(url))
+    return time.perf_counter() - start, summary.new
+
+
+def bench_sickle(url: str) -> tuple[float, int]:
+    from sickle import Sickle
+
+    start = time.perf_counter()
+    count = 0
+    for record in Sickle(url).ListRecords(metadataPrefix="oai_dc"):
+        if not record.deleted:
+            count += 1
+    return time.perf_counter() - start, count
+
+
+def bench_script(url: str, work: Path) -> tuple[float, int]:
+    import bagit
+    from jsonschema import Draft202012Validator
+    from sickle import Sickle
+
+    from stook.schema import record_schema
+
+    validator = Draft202012Validator(record_schema())
+    target = work / "script"
+    target.mkdir()
+    start = time.perf_counter()
+    count = 0
+    for n, record in enumerate(Sickle(url).ListRecords(metadataPrefix="oai_dc")):
+        if record.deleted:
+            continue
+        metadata = record.metadata
+        doc = {
+            "identifier": record.header.identifier,
+            "title": (metadata.get("title") or [record.header.identifier])[0],
+            "dc": {k: [{"value": v or ""} for v in values] for k, values in metadata.items()
+                   if k in _DC},
+            "record_source": {"method": "harvest", "base_url": url,
+                              "oai_identifier": record.header.identifier,
+                              "datestamp": record.header.datestamp},
+        }
+        validator.validate(doc)
+        bag_dir = target / f"bag-{n}"
+        bag_dir.mkdir()
+        (bag_dir / "record.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        (bag_dir / "record.xml").write_text(record.raw, encoding="utf-8")
+        bagit.make_bag(str(bag_dir), {"External-Identifier": record.header.identifier}, checksums=["sha512"])
+        count += 1
+    return time.perf_counter() - start, count
+
+
+_DC = {"title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
+       "format", "identifier", "source", "language", "relation", "coverage", "rights"}
+
+
+def peak_rss(records: int, work: Path) -> dict[str, Any]:
+    with pyoai_subprocess(records, batch=BATCH) as url:
+        out = subprocess.run(
+            [sys.executable, "-c", _RSS_CHILD, url, str(work / f"rss-{records}")],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def run(records: int = 10_000, big: bool = False) -> dict[str, Any]:
+    """Throughput at ``records``; peak RSS at 10,000 (and 100,000 when ``big``)."""
+    with tempfile.TemporaryDirectory(prefix="stook-bench-harvest-") as tmp:
+        work = Path(tmp)
+        with pyoai_subprocess(records, batch=BATCH) as url:
+            sickle_s, sickle_n = bench_sickle(url)
+            script_s, script_n = bench_script(url, work)
+            stook_s, stook_n = bench_stook(url, work)
+        rss = {"10000": peak_rss(10_000, work)}
+        if big:
+            rss["100000"] = peak_rss(100_000, work)
+    result: dict[str, Any] = {
+        "records": records,
+        "stook_records_per_s": stook_n / stook_s,
+        "sickle_records_per_s": sickle_n / sickle_s,
+        "script_records_per_s": script_n / script_s,
+        "ratio_vs_script": script_s / stook_s,
+        "ratio_vs_sickle": sickle_s / stook_s,
+        "peak_rss_mib": {k: v["peak_rss_kib"] / 1024 for k, v in rss.items()},
+    }
+    if big:
+        result["rss_ratio_100k_vs_10k"] = rss["100000"]["peak_rss_kib"] / rss["10000"]["peak_rss_kib"]
+    rss_text = ", ".join(f"{k} records {v:.0f} MiB" for k, v in result["peak_rss_mib"].items())
+    print(
+        f"harvest {records} records (batch {BATCH}): stook {result['stook_records_per_s']:.0f} rec/s "
+        f"(validated, bagged, durable) | plain sickle {result['sickle_records_per_s']:.0f} rec/s "
+        f"| sickle+jsonschema+make_bag {result['script_records_per_s']:.0f} rec/s "
+        f"| ratio vs script {result['ratio_vs_script']:.2f}x (target >= 3x), "
+        f"vs plain sickle {result['ratio_vs_sickle']:.2f}x"
+    )
+    line = f"harvest peak RSS: {rss_text}"
+    if big:
+        line += f" | 100k/10k {result['rss_ratio_100k_vs_10k']:.2f}x (target <= 1.2x)"
+    print(line)
+    return result
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--big", action="store_true", help="also measure peak RSS at 100,000 records")
+    opts = parser.parse_args()
+    run(opts.records, big=opts.big)

@@ -1,0 +1,551 @@
+"""One harvest: Identify, list pages, crosswalk, validate, bag, checkpoint.
+
+The order of work per page is what makes a harvest resumable after SIGKILL at any
+instant: (1) every valid record of the page is bagged with one group commit
+(``Store.add_many``: durable before visible); (2) one ledger transaction records the
+page's deletions, its validation failures and the checkpoint (the next resumption
+token). A crash before (2) replays the page on the next run; its bags are then
+*unchanged* and make nothing new. Records are streamed page by page: nothing is kept
+across pages but counters, so memory stays flat however long the harvest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+from lxml import etree
+
+from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, remove_tree
+from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, crosswalk_record, read_header
+from stook.errors import HarvestError, RecordInvalid, UsageError
+from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
+from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
+from stook.harvest.state import HarvestState, clear_tombstones, load_state, record_deletion, save_state
+from stook.ledger import Event, utc_now
+from stook.names import bag_name
+from stook.schema import schema_id, validate_record
+from stook.store import AddResult, BagRequest, Store
+
+MAX_WINDOW_RESTARTS = 3
+MAX_LISTED_QUARANTINE = 100
+
+
+@dataclass
+class HarvestConfig:
+    """Everything ``stook harvest`` was asked to do."""
+
+    base_url: str
+    metadata_prefix: str = "oai_dc"
+    set_spec: str | None = None
+    from_: str | None = None
+    until: str | None = None
+    limit: int | None = None
+    timeout: float = 60.0
+    max_wait: float = 600.0
+    max_retries: int = 8
+    backoff: float = 1.0
+    fetch_files: bool = False
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    algorithms: Sequence[str] = DEFAULT_ALGORITHMS
+    source_organization: str | None = None
+    restart: bool = False
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait)
+
+
+@dataclass
+class PageProgress:
+    """Sent to the progress callback after every page."""
+
+    pages: int
+    records: int
+    complete_list_size: int | None
+    elapsed: float
+
+
+@dataclass
+class HarvestSummary:
+    base_url: str
+    metadata_prefix: str
+    set_spec: str | None
+    window_from: str | None = None
+    window_until: str | None = None
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    invalid: int = 0
+    pages: int = 0
+    records: int = 0
+    illegal_chars_removed: int = 0
+    retries: int = 0
+    files_fetched: int = 0
+    files_skipped: int = 0
+    resumed: bool = False
+    window_restarts: int = 0
+    complete: bool = False
+    elapsed: float = 0.0
+    rate: float = 0.0
+    quarantined: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.invalid else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["elapsed"] = round(self.elapsed, 3)
+        data["rate"] = round(self.rate, 1)
+        return data
+
+    def line(self) -> str:
+        window = ""
+        if self.window_from or self.window_until:
+            window = f" from {self.window_from or 'the start'} until {self.window_until or 'now'}"
+        state = "complete" if self.complete else "stopped before the end (run again to continue)"
+        parts = [
+            f"harvest of {self.base_url} ({self.metadata_prefix}"
+            + (f", set {self.set_spec}" if self.set_spec else "") + f"){window} {state}:",
+            f"{self.new} new, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted, {self.invalid} invalid;",
+            f"{self.records} records in {self.pages} pages, {self.elapsed:.1f} s ({self.rate:.1f} records/s)",
+        ]
+        extras = []
+        if self.illegal_chars_removed:
+            extras.append(f"{self.illegal_chars_removed} illegal XML characters removed")
+        if self.retries:
+            extras.append(f"{self.retries} retries")
+        if self.resumed:
+            extras.append("resumed from a checkpoint")
+        if self.window_restarts:
+            extras.append(f"window restarted {self.window_restarts}x after an expired token")
+        if self.files_fetched or self.files_skipped:
+            extras.append(f"{self.files_fetched} files fetched, {self.files_skipped} skipped")
+        if extras:
+            parts.append("(" + "; ".join(extras) + ")")
+        return " ".join(parts)
+
+
+def normalize_datestamp(value: str | None, granularity: str, *, end: bool, what: str) -> str | None:
+    """An OAI datestamp for ``from``/``until`` in the repository's granularity."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            datetime.strptime(text, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        raise UsageError(
+            f"{what} {value!r} is not a date; use YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ (UTC)"
+        )
+    if granularity == DAY_GRANULARITY:
+        return text[:10]
+    if len(text) == 10:
+        return text + ("T23:59:59Z" if end else "T00:00:00Z")
+    return text
+
+
+def harvest(
+    store: Store,
+    config: HarvestConfig,
+    *,
+    on_page: Callable[[PageProgress], None] | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HarvestSummary:
+    """Harvest ``config.base_url`` into ``store``; see the module docstring for the guarantees."""
+    if config.limit is not None and config.limit < 1:
+        raise UsageError(f"--limit must be at least 1, not {config.limit}")
+    client = OAIClient(config.base_url, config.policy(), session=session, sleep=sleep)
+    try:
+        with store.writing():
+            return _Harvest(store, config, client, on_page).run()
+    finally:
+        client.close()
+
+
+class _Harvest:
+    def __init__(
+        self,
+        store: Store,
+        config: HarvestConfig,
+        client: OAIClient,
+        on_page: Callable[[PageProgress], None] | None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.client = client
+        self.on_page = on_page
+        self.summary = HarvestSummary(config.base_url, config.metadata_prefix, config.set_spec)
+        self.started = time.monotonic()
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self) -> HarvestSummary:
+        config = self.config
+        summary = self.summary
+        _clear_partial_quarantine(self.store.quarantine_dir())
+        identify = self.client.identify()
+        gran = identify.granularity
+        saved = load_state(self.store.ledger, config.base_url, config.metadata_prefix, config.set_spec)
+        wanted_from = normalize_datestamp(config.from_, gran, end=False, what="--from")
+        wanted_until = normalize_datestamp(config.until, gran, end=True, what="--until")
+        resume = (
+            saved.in_progress
+            and not config.restart
+            and (config.from_ is None or wanted_from == saved.window_from)
+            and wanted_until == saved.window_until
+        )
+        if resume:
+            state = saved
+            token: str | None = saved.resumption_token
+            summary.resumed = True
+        else:
+            window_from = wanted_from
+            if window_from is None and saved.last_response_date:
+                window_from = normalize_datestamp(saved.last_response_date, gran, end=False, what="from")
+            state = replace(
+                saved,
+                window_from=window_from,
+                window_until=wanted_until,
+                resumption_token=None,
+                pages_done=0,
+                records_done=0,
+                run_response_date=identify.response_date or _now_datestamp(),
+            )
+            token = None
+        summary.window_from, summary.window_until = state.window_from, state.window_until
+        seen_tokens: set[str] = {token} if token else set()
+        try:
+            while True:
+                try:
+                    page = self.client.request(self._params(state, token), allow=("noRecordsMatch",))
+                except HarvestError as exc:
+                    expired = exc.oai_code == "badResumptionToken" and token is not None
+                    if expired and summary.window_restarts < MAX_WINDOW_RESTARTS:
+                        # The token expired (or the provider restarted): harvest the same
+                        # window again from its start; unchanged records make nothing new.
+                        summary.window_restarts += 1
+                        token = None
+                        seen_tokens.clear()
+                        state = replace(state, resumption_token=None, pages_done=0, records_done=0)
+                        continue
+                    raise
+                summary.illegal_chars_removed += page.illegal_chars_removed
+                error = page.oai_error()
+                if error is not None:  # noRecordsMatch: nothing (new) to harvest
+                    self._finish(state)
+                    break
+                next_token, list_size = _resumption(page)
+                full = self._process_page(page)
+                summary.pages += 1
+                if on_page := self.on_page:
+                    on_page(PageProgress(summary.pages, summary.records, list_size, self._elapsed()))
+                if not full:
+                    break  # --limit reached inside this page: no checkpoint past it
+                if next_token and (next_token == token or next_token in seen_tokens):
+                    raise HarvestError(
+                        f"{page.url}: the provider sent resumption token {next_token!r} again; "
+                        "the list is looping, so the harvest stops here",
+                        url=page.url,
+                        hint="report the loop to the repository; pages before it are stored and "
+                        "checkpointed",
+                    )
+                state = replace(
+                    state,
+                    resumption_token=next_token,
+                    pages_done=state.pages_done + 1,
+                    records_done=state.records_done + self._page_records,
+                )
+                if not next_token:
+                    self._finish(state)
+                    break
+                self._checkpoint(state)
+                seen_tokens.add(next_token)
+                token = next_token
+                if config.limit is not None and summary.records >= config.limit:
+                    break
+        finally:
+            summary.retries = self.client.retries
+            summary.elapsed = self._elapsed()
+            summary.rate = summary.records / summary.elapsed if summary.elapsed > 0 else 0.0
+        return summary
+
+    def _params(self, state: HarvestState, token: str | None) -> dict[str, str]:
+        if token:
+            return {"verb": "ListRecords", "resumptionToken": token}
+        params = {"verb": "ListRecords", "metadataPrefix": self.config.metadata_prefix}
+        if self.config.set_spec:
+            params["set"] = self.config.set_spec
+        if state.window_from:
+            params["from"] = state.window_from
+        if state.window_until:
+            params["until"] = state.window_until
+        return params
+
+    def _elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _checkpoint(self, state: HarvestState) -> None:
+        with self.store.ledger.transaction() as conn:
+            save_state(conn, state)
+
+    def _finish(self, state: HarvestState) -> None:
+        """The list is complete: its first responseDate is the next harvest's ``from``."""
+        done = replace(
+            state,
+            last_response_date=state.run_response_date or state.last_response_date,
+            resumption_token=None,
+        )
+        with self.store.ledger.transaction() as conn:
+            save_state(conn, done)
+        self.summary.complete = True
+
+    # -- one page ----------------------------------------------------------------------
+
+    def _process_page(self, page: Page) -> bool:
+        """Bag, tombstone and quarantine a page's records; False when --limit cut it short."""
+        config = self.config
+        summary = self.summary
+        listing = page.root.find(f"{{{NS_OAI}}}ListRecords")
+        elements = list(listing.iterfind(f"{{{NS_OAI}}}record")) if listing is not None else []
+        full = True
+        if config.limit is not None and summary.records + len(elements) > config.limit:
+            elements = elements[: max(0, config.limit - summary.records)]
+            full = False
+        retrieved_at = utc_now()
+        requests_: list[BagRequest] = []
+        deletions: list[tuple[str, str]] = []
+        failures: list[Event] = []
+        downloads: list[Path] = []
+        raws: list[bytes] = []
+        for element in elements:
+            summary.records += 1
+            header_el = element.find(f"{{{NS_OAI}}}header")
+            if header_el is None:
+                failures.append(self._quarantine_broken(page, element, "the record has no <header>"))
+                continue
+            header = read_header(header_el)
+            if header.deleted:
+                deletions.append((header.identifier, header.datestamp))
+                continue
+            raw = etree.tostring(element, encoding="UTF-8", xml_declaration=True)
+            walked = crosswalk_record(
+                element,
+                base_url=config.base_url,
+                metadata_prefix=config.metadata_prefix,
+                retrieved_at=retrieved_at,
+            )
+            record = walked.record
+            payload = [PayloadItem(SOURCE_PATH, data=raw)]
+            if walked.text is not None:
+                payload.append(PayloadItem(TEXT_PATH, data=walked.text.encode("utf-8")))
+            events = [
+                Event(
+                    "cap",
+                    "suc",
+                    identifier=record["identifier"],
+                    detail=f"harvested {header.identifier} (datestamp {header.datestamp}) from {page.url}",
+                    data={"url": page.url, "oai_identifier": header.identifier,
+                          "datestamp": header.datestamp, "metadata_prefix": config.metadata_prefix},
+                )
+            ]
+            if config.fetch_files and walked.links:
+                events.extend(self._fetch_files(record, payload, walked.links, downloads))
+            requests_.append(
+                BagRequest(
+                    record=record,
+                    payload=payload,
+                    algorithms=config.algorithms,
+                    source_organization=config.source_organization,
+                    events=events,
+                )
+            )
+            raws.append(raw)
+        self._page_records = len(elements)
+        try:
+            results = self._store_valid(page, requests_, raws, failures)
+        finally:
+            for path in downloads:
+                path.unlink(missing_ok=True)
+        for result in results:
+            if result.status == "new":
+                summary.new += 1
+            elif result.status == "changed":
+                summary.changed += 1
+            else:
+                summary.unchanged += 1
+        ledger = self.store.ledger
+        with ledger.transaction() as conn:
+            clear_tombstones(conn, [r.record["identifier"] for r in requests_])
+            for identifier, datestamp in deletions:
+                if record_deletion(ledger, conn, identifier=identifier, datestamp=datestamp,
+                                   base_url=config.base_url):
+                    summary.deleted += 1
+            ledger.append_events(conn, failures)
+        summary.invalid += len(failures)
+        return full
+
+    def _store_valid(
+        self, page: Page, requests_: list[BagRequest], raws: list[bytes], failures: list[Event]
+    ) -> list[AddResult]:
+        """Bag the page's valid records in one group commit; quarantine the invalid ones.
+
+        The store validates every record before it writes anything, so the common case
+        (all valid) costs one validation per record; only a page with an invalid record
+        is validated record by record to set those records apart.
+        """
+        if not requests_:
+            return []
+        try:
+            return self.store.add_many(requests_)
+        except RecordInvalid:
+            pass
+        valid: list[BagRequest] = []
+        for request, raw in zip(requests_, raws, strict=True):
+            problems = validate_record(request.record)
+            if problems:
+                failures.append(self._quarantine(page, request.record, raw, problems))
+            else:
+                valid.append(request)
+        requests_[:] = valid
+        return self.store.add_many(valid) if valid else []
+
+    def _fetch_files(
+        self, record: dict[str, Any], payload: list[PayloadItem], links: list[str], downloads: list[Path]
+    ) -> list[Event]:
+        warnings: list[Event] = []
+        taken = {p.path.casefold() for p in payload}
+        names: set[str] = set()
+        content = record.setdefault("content", [])
+        tmp = self.store.tmp_dir()
+        for url in links:
+            got = fetch_file(self.client, url, tmp, max_bytes=self.config.max_file_size, taken=names)
+            if isinstance(got, str):
+                self.summary.files_skipped += 1
+                warnings.append(Event("cap", "war", identifier=record["identifier"],
+                                      detail=f"{url} not fetched: {got}", data={"url": url, "reason": got}))
+                continue
+            downloads.append(got.path)
+            rel = f"files/{got.name}"
+            if rel.casefold() in taken:
+                continue
+            taken.add(rel.casefold())
+            payload.append(PayloadItem(rel, source=got.path))
+            content.append({"path": rel, "kind": "attachment", "media_type": got.media_type,
+                            "source_url": url, "size": got.size, "sha512": got.sha512})
+            record["metadata_only"] = False
+            self.summary.files_fetched += 1
+        return warnings
+
+    # -- quarantine ---------------------------------------------------------------------
+
+    def _quarantine(self, page: Page, record: dict[str, Any], raw: bytes, problems: list[Any]) -> Event:
+        identifier = record.get("identifier") or ""
+        source = record.get("record_source") or {}
+        report = {
+            "identifier": identifier,
+            "base_url": self.config.base_url,
+            "url": page.url,
+            "metadata_prefix": self.config.metadata_prefix,
+            "datestamp": source.get("datestamp"),
+            "schema": schema_id(),
+            "quarantined_at": utc_now(),
+            "problems": [p.to_dict() for p in problems],
+            "record": record,
+        }
+        where = _write_quarantine(self.store.quarantine_dir(), identifier, raw, report)
+        rel = where.relative_to(self.store.root).as_posix()
+        if len(self.summary.quarantined) < MAX_LISTED_QUARANTINE:
+            self.summary.quarantined.append(rel)
+        first = "; ".join(str(p) for p in problems[:3])
+        return Event(
+            "val",
+            "fai",
+            identifier=identifier or None,
+            detail=f"record {identifier!r} from {page.url} is invalid against {schema_id()} "
+            f"({len(problems)} error{'s' if len(problems) != 1 else ''}: {first}); not bagged, "
+            f"quarantined in {rel}",
+            data={"url": page.url, "quarantine": rel, "problems": [p.to_dict() for p in problems]},
+        )
+
+    def _quarantine_broken(self, page: Page, element: Any, message: str) -> Event:
+        raw = etree.tostring(element, encoding="UTF-8", xml_declaration=True)
+        report = {"base_url": self.config.base_url, "url": page.url, "quarantined_at": utc_now(),
+                  "problems": [{"location": "record", "message": message}]}
+        where = _write_quarantine(self.store.quarantine_dir(), "", raw, report)
+        rel = where.relative_to(self.store.root).as_posix()
+        return Event("val", "fai", detail=f"a record on {page.url}: {message}; quarantined in {rel}",
+                     data={"url": page.url, "quarantine": rel})
+
+
+def _resumption(page: Page) -> tuple[str | None, int | None]:
+    element = page.root.find(f"{{{NS_OAI}}}ListRecords/{{{NS_OAI}}}resumptionToken")
+    if element is None:
+        return None, None
+    size_text = element.get("completeListSize")
+    size = int(size_text) if size_text and size_text.strip().isdigit() else None
+    token = (element.text or "").strip()
+    return token or None, size
+
+
+def _now_datestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quarantine_name(identifier: str) -> str:
+    try:
+        return bag_name(identifier)
+    except UsageError:
+        cleaned = "".join(ch if ch.isprintable() else "_" for ch in identifier).strip() or "no-identifier"
+        return bag_name(cleaned)
+
+
+def _write_quarantine(root: Path, identifier: str, raw: bytes, report: dict[str, Any]) -> Path:
+    """``<quarantine>/<bag name>/<timestamp>/`` with record.xml and errors.json, made atomically."""
+    parent = root / _quarantine_name(identifier)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    tmp = parent / f".{stamp}.{uuid.uuid4().hex[:8]}.partial"
+    tmp.mkdir()
+    try:
+        for name, data in (
+            ("record.xml", raw),
+            ("errors.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
+        ):
+            with open(tmp / name, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        final = parent / stamp
+        os.rename(tmp, final)
+    except BaseException:
+        remove_tree(tmp)
+        raise
+    fd = os.open(parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return final
+
+
+def _clear_partial_quarantine(root: Path) -> None:
+    """Remove quarantine entries a crash left half-written."""
+    if not root.is_dir():
+        return
+    for partial in root.glob("*/.*.partial"):
+        remove_tree(partial)

@@ -1,0 +1,146 @@
+"""Harvest checkpoints and tombstones, kept in the store's ledger.
+
+One ``harvest_state`` row per (base URL, metadata prefix, set). A harvest in progress
+has a ``resumption_token``; its datestamp window (``window_from``/``window_until``, as
+sent) and the responseDate of its first request (``run_response_date``) survive a
+crash with it. A complete harvest clears the token and keeps ``last_response_date``,
+the ``from`` of the next incremental harvest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stook.ledger import Event, Ledger, utc_now
+from stook.names import identifier_key
+
+
+@dataclass(frozen=True)
+class HarvestState:
+    base_url: str
+    metadata_prefix: str
+    set_spec: str = ""
+    last_response_date: str | None = None
+    window_from: str | None = None
+    window_until: str | None = None
+    resumption_token: str | None = None
+    pages_done: int = 0
+    records_done: int = 0
+    run_response_date: str | None = None
+    updated: str = ""
+
+    @property
+    def in_progress(self) -> bool:
+        return bool(self.resumption_token)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "metadata_prefix": self.metadata_prefix,
+            "set_spec": self.set_spec or None,
+            "last_response_date": self.last_response_date,
+            "window_from": self.window_from,
+            "window_until": self.window_until,
+            "resumption_token": self.resumption_token,
+            "pages_done": self.pages_done,
+            "records_done": self.records_done,
+            "run_response_date": self.run_response_date,
+            "updated": self.updated,
+        }
+
+
+def load_state(ledger: Ledger, base_url: str, metadata_prefix: str, set_spec: str | None) -> HarvestState:
+    """The saved state of a source, or a fresh one when it was never harvested."""
+    row = ledger.connection.execute(
+        "SELECT * FROM harvest_state WHERE base_url=? AND metadata_prefix=? AND set_spec=?",
+        (base_url, metadata_prefix, set_spec or ""),
+    ).fetchone()
+    if row is None:
+        return HarvestState(base_url, metadata_prefix, set_spec or "")
+    return HarvestState(
+        base_url=row["base_url"],
+        metadata_prefix=row["metadata_prefix"],
+        set_spec=row["set_spec"],
+        last_response_date=row["last_response_date"],
+        window_from=row["window_from"],
+        window_until=row["window_until"],
+        resumption_token=row["resumption_token"],
+        pages_done=row["pages_done"],
+        records_done=row["records_done"],
+        run_response_date=row["run_response_date"],
+        updated=row["updated"],
+    )
+
+
+def save_state(conn: sqlite3.Connection, state: HarvestState) -> HarvestState:
+    """Write ``state`` inside the caller's transaction; returns it with ``updated`` set."""
+    state = replace(state, updated=utc_now())
+    conn.execute(
+        "INSERT INTO harvest_state (base_url, metadata_prefix, set_spec, last_response_date, window_from,"
+        " window_until, resumption_token, pages_done, records_done, updated, run_response_date)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (base_url, metadata_prefix, set_spec) DO UPDATE SET"
+        " last_response_date=excluded.last_response_date, window_from=excluded.window_from,"
+        " window_until=excluded.window_until, resumption_token=excluded.resumption_token,"
+        " pages_done=excluded.pages_done, records_done=excluded.records_done,"
+        " updated=excluded.updated, run_response_date=excluded.run_response_date",
+        (
+            state.base_url, state.metadata_prefix, state.set_spec, state.last_response_date,
+            state.window_from, state.window_until, state.resumption_token, state.pages_done,
+            state.records_done, state.updated, state.run_response_date,
+        ),
+    )
+    return state
+
+
+def record_deletion(
+    ledger: Ledger,
+    conn: sqlite3.Connection,
+    *,
+    identifier: str,
+    datestamp: str,
+    base_url: str,
+) -> Event | None:
+    """Tombstone a record deleted at the source and log a ``dea`` event, once per deletion.
+
+    The bags stay: stook never deletes a version. A deletion already tombstoned with
+    the same datestamp (a page harvested again after a restart) changes nothing.
+    """
+    key = identifier_key(identifier)
+    row = conn.execute("SELECT datestamp FROM tombstones WHERE id_key=?", (key,)).fetchone()
+    if row is not None and row["datestamp"] == datestamp:
+        return None
+    latest = ledger.latest(key)
+    kept = f"bags kept (latest {latest.path})" if latest else "no bag was stored for it"
+    event = Event(
+        "dea",
+        "suc",
+        identifier=identifier,
+        version=latest.version if latest else None,
+        bag=latest.path if latest else None,
+        detail=f"deleted at source {base_url} (datestamp {datestamp}); {kept}",
+        data={"base_url": base_url, "datestamp": datestamp, "deleted_at_source": True},
+    )
+    conn.execute(
+        "INSERT INTO tombstones (id_key, identifier, datestamp, deleted_at, event_uuid) VALUES (?,?,?,?,?)"
+        " ON CONFLICT (id_key) DO UPDATE SET identifier=excluded.identifier, datestamp=excluded.datestamp,"
+        " deleted_at=excluded.deleted_at, event_uuid=excluded.event_uuid",
+        (key, identifier, datestamp, event.datetime, event.uuid),
+    )
+    ledger.append_events(conn, [event])
+    return event
+
+
+def clear_tombstones(conn: sqlite3.Connection, identifiers: list[str]) -> None:
+    """A record that is live again at the source is no longer tombstoned."""
+    if identifiers:
+        conn.executemany(
+            "DELETE FROM tombstones WHERE id_key=?", [(identifier_key(i),) for i in identifiers]
+        )
+
+
+def tombstones(ledger: Ledger) -> list[dict[str, Any]]:
+    rows = ledger.connection.execute("SELECT * FROM tombstones ORDER BY id_key").fetchall()
+    return [dict(row) for row in rows]

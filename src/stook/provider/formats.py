@@ -1,0 +1,223 @@
+"""The metadata formats a stook provider disseminates, rendered from the bags.
+
+* ``oai_dc``: when the bag holds ``data/source/record.xml`` from an oai_dc harvest,
+  its ``<oai_dc:dc>`` element is served unchanged; otherwise Dublin Core is made
+  from ``data/record.json`` by :func:`stook.crosswalk.record_to_oai_dc` (the
+  harvested ``dc`` block in ``dc_order`` when there is one, else the structured fields).
+* ``stook``: ``data/record.json`` itself, losslessly, as the text of one
+  ``<stook:record>`` element (schema ``stook-record-v1.xsd``). Its ``sha512``
+  attribute is the digest of the record.json bytes in the bag, so a harvester can
+  prove it rebuilt the file exactly (``canonical_json(json.loads(text))``).
+
+Bag versions never change once stored, so rendered fragments are cached by bag path.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from stook.crosswalk import record_to_oai_dc
+from stook.errors import StoreError
+from stook.schema import schema_id
+
+__all__ = [
+    "FORMATS",
+    "NATIVE_NS",
+    "NATIVE_PREFIX",
+    "NATIVE_SCHEMA_URL",
+    "MetadataFormat",
+    "MetadataRenderer",
+    "native_schema_path",
+    "record_from_native",
+]
+
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NATIVE_PREFIX = "stook"
+NATIVE_NS = "https://stook.dev/ns/record/v1"
+NATIVE_SCHEMA_URL = "https://stook.dev/ns/record/v1/stook-record-v1.xsd"
+NATIVE_SCHEMA_FILE = "stook-record-v1.xsd"
+SOURCE_RECORD = "source/record.xml"  # the OAI <record> a harvested bag keeps, under data/
+
+
+
+@dataclass(frozen=True)
+class MetadataFormat:
+    prefix: str
+    schema: str
+    namespace: str
+
+
+FORMATS: tuple[MetadataFormat, ...] = (
+    MetadataFormat("oai_dc", OAI_DC_SCHEMA, OAI_DC_NS),
+    MetadataFormat(NATIVE_PREFIX, NATIVE_SCHEMA_URL, NATIVE_NS),
+)
+FORMAT_BY_PREFIX = {f.prefix: f for f in FORMATS}
+
+# Characters XML 1.0 cannot carry; in the JSON text they are written as \uXXXX escapes,
+# which json.loads reads back to the same string.
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def native_schema_path() -> Path:
+    """The XSD of the ``stook`` format, shipped in the package."""
+    return Path(__file__).resolve().parent.parent / "schemas" / NATIVE_SCHEMA_FILE
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return "".join(f"\\u{unit:04x}" for unit in _utf16_units(match.group(0)))
+
+
+def _utf16_units(char: str) -> list[int]:
+    data = char.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def native_fragment(record_json: bytes) -> str:
+    """The ``<stook:record>`` element carrying the bytes of one record.json."""
+    text = record_json.decode("utf-8")
+    text = _XML_ILLEGAL.sub(_json_escape, text)
+    digest = hashlib.sha512(record_json).hexdigest()
+    return (
+        f'<stook:record xmlns:stook="{NATIVE_NS}" xmlns:xsi="{XSI_NS}"'
+        f' xsi:schemaLocation="{NATIVE_NS} {NATIVE_SCHEMA_URL}"'
+        f" schema={quoteattr(schema_id())} media-type=\"application/json\" sha512=\"{digest}\">"
+        f"{escape(text)}</stook:record>"
+    )
+
+
+def record_from_native(element: Any) -> dict[str, Any]:
+    """The record inside a ``<stook:record>`` element (lxml element or XML bytes/str)."""
+    if isinstance(element, (bytes, str)):
+        element = etree.fromstring(element.encode("utf-8") if isinstance(element, str) else element)
+    data = json.loads(element.text or "")
+    if not isinstance(data, dict):
+        raise ValueError("the stook:record element does not hold a JSON object")
+    return data
+
+
+# -- Dublin Core -----------------------------------------------------------------
+
+
+def _xml_clean(value: Any) -> Any:
+    """A copy of a JSON value with characters XML cannot carry replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _XML_ILLEGAL.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_xml_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _xml_clean(v) for k, v in value.items()}
+    return value
+
+
+def oai_dc_fragment(record: dict[str, Any]) -> str:
+    """An ``<oai_dc:dc>`` element made from a record (by :func:`stook.crosswalk.record_to_oai_dc`)."""
+    try:
+        element = record_to_oai_dc(record)
+    except ValueError:  # a value XML 1.0 cannot carry (lxml refuses it): show it as U+FFFD
+        element = record_to_oai_dc(_xml_clean(record))
+    return str(etree.tostring(element, encoding="unicode"))
+
+
+@functools.lru_cache(maxsize=1)
+def _xml_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
+
+
+def harvested_oai_dc(record_xml: bytes) -> str | None:
+    """The ``<oai_dc:dc>`` element of a harvested OAI ``<record>``, serialized unchanged."""
+    root = etree.fromstring(record_xml, _xml_parser())
+    tag = f"{{{OAI_DC_NS}}}dc"
+    found = root if root.tag == tag else next(root.iter(tag), None)
+    if found is None:
+        return None
+    element = copy.deepcopy(found)  # standalone: carries the namespaces it inherited
+    etree.cleanup_namespaces(element)  # ... minus those it does not use (the OAI envelope's)
+    return str(etree.tostring(element, encoding="unicode", with_tail=False))
+
+
+class MetadataRenderer:
+    """Renders (and caches) the metadata fragment of a bag version in a format."""
+
+    def __init__(self, root: Path, cache_size: int = 4096) -> None:
+        self.root = root
+        self._root = str(root)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def render(self, bag_path: str, prefix: str) -> str:
+        key = (bag_path, prefix)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        fragment = self._render(bag_path, prefix)
+        with self._lock:
+            self._cache[key] = fragment
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return fragment
+
+    def _read(self, bag_path: str, name: str, *, required: bool) -> bytes | None:
+        path = os.path.join(self._root, bag_path, "data", name)
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError as exc:
+            if not required:
+                return None
+            raise StoreError(
+                f"{path}: missing from a stored bag; check it with `stook verify {self.root / bag_path}`",
+                path=path,
+            ) from exc
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read: {exc.strerror}", path=path) from exc
+
+    def _render(self, bag_path: str, prefix: str) -> str:
+        raw = self._read(bag_path, "record.json", required=True)
+        assert raw is not None
+        if prefix == NATIVE_PREFIX:
+            try:
+                return native_fragment(raw)
+            except UnicodeDecodeError as exc:
+                raise StoreError(f"{self.root / bag_path}/data/record.json: not UTF-8",
+                                 path=self.root / bag_path) from exc
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            raise StoreError(
+                f"{self.root / bag_path}/data/record.json: not valid JSON ({exc}); "
+                f"check the bag with `stook verify`",
+                path=self.root / bag_path,
+            ) from exc
+        record_xml = None
+        source = record.get("record_source") or {}
+        if source.get("method") == "harvest" or any(
+            c.get("path") == SOURCE_RECORD for c in record.get("content") or []
+        ):
+            record_xml = self._read(bag_path, SOURCE_RECORD, required=False)
+        if record_xml is not None:
+            try:
+                harvested = harvested_oai_dc(record_xml)
+            except etree.XMLSyntaxError:
+                harvested = None
+            if harvested is not None:
+                return harvested
+        return oai_dc_fragment(record)

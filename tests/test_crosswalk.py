@@ -1,0 +1,278 @@
+"""oai_dc <-> record: the lossless dc block, the structured fields, and the way back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import EXAMPLE_DIR
+from lxml import etree
+from support.synthetic import dc_xml_fragment, make_records
+from support.xsd import oai_schema
+
+from stook.crosswalk import (
+    FULL_TEXT_MIN_CHARS,
+    NS_DC,
+    NS_OAI_DC,
+    SOURCE_PATH,
+    TEXT_PATH,
+    XML_LANG,
+    crosswalk_record,
+    date_entry,
+    identifier_with_scheme,
+    normalize_language,
+    record_to_oai_dc,
+)
+from stook.record import load_record
+from stook.schema import validate_record
+
+NS_OAI = "http://www.openarchives.org/OAI/2.0/"
+BASE = "http://127.0.0.1:9/oai"
+WHEN = "2024-05-01T12:00:00.000000Z"
+
+
+def oai_record(identifier: str, metadata: str, *, sets: tuple[str, ...] = ("history",)) -> Any:
+    specs = "".join(f"<setSpec>{s}</setSpec>" for s in sets)
+    xml = (
+        f'<record xmlns="{NS_OAI}"><header><identifier>{identifier}</identifier>'
+        f"<datestamp>2021-03-04T05:06:07Z</datestamp>{specs}</header>"
+        f"<metadata>{metadata}</metadata></record>"
+    )
+    return etree.fromstring(xml.encode("utf-8"))
+
+
+def dc_doc(*elements: tuple[str, str] | tuple[str, str, str]) -> str:
+    parts = []
+    for item in elements:
+        name, value = item[0], item[1]
+        lang = f' xml:lang="{item[2]}"' if len(item) == 3 else ""
+        parts.append(f"<dc:{name}{lang}>{value}</dc:{name}>")
+    return f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}">{"".join(parts)}</oai_dc:dc>'
+
+
+def walk(element: Any, prefix: str = "oai_dc") -> Any:
+    return crosswalk_record(element, base_url=BASE, metadata_prefix=prefix, retrieved_at=WHEN)
+
+
+def dc_children(root: Any) -> list[tuple[str, str | None, str | None]]:
+    return [(c.tag, c.text, c.get(XML_LANG)) for c in root]
+
+
+SYNTHETIC = make_records(60)
+
+
+@pytest.mark.parametrize("synthetic", SYNTHETIC, ids=lambda r: r.identifier)
+def test_synthetic_records_cross_to_valid_records_and_back_exactly(synthetic: Any) -> None:
+    element = oai_record(synthetic.identifier, dc_xml_fragment(synthetic))
+    walked = walk(element)
+    assert validate_record(walked.record) == []
+    original = element.find(f".//{{{NS_OAI_DC}}}dc")
+    rebuilt = record_to_oai_dc(walked.record)
+    assert dc_children(rebuilt) == dc_children(original)
+    assert walked.record["dc_order"] == [etree.QName(c).localname for c in original]
+    assert oai_schema().validate(etree.ElementTree(rebuilt)), oai_schema().error_log
+
+
+def test_structured_fields_of_a_messy_record() -> None:
+    element = oai_record(
+        "oai:example.org:42",
+        dc_doc(
+            ("title", "Memorandum of conversation", "en"),
+            ("title", "Меморандум о беседе", "ru"),
+            ("title", "Memo"),
+            ("creator", "Gagarin, Yuri"),
+            ("creator", "Example Ministry of Things"),
+            ("contributor", "Gagarin, Yuri"),
+            ("publisher", "Example Archives"),
+            ("date", "1961-04-26"),
+            ("date", "ca. 1961"),
+            ("date", "spring 1961"),
+            ("date", "Issued: 1962-01"),
+            ("language", "eng"),
+            ("language", "rus"),
+            ("language", "English"),
+            ("language", "Klingon dialect of the south"),
+            ("identifier", "https://doi.org/10.1234/abc.42"),
+            ("identifier", "hdl:20.500.12345/42"),
+            ("identifier", "https://example.org/doc/42"),
+            ("identifier", "ISBN 978-3-16-148410-0"),
+            ("identifier", "urn:nbn:de:1234-5678"),
+            ("identifier", "Box 12/4"),
+            ("subject", "Space race"),
+            ("subject", "Space race"),
+            ("coverage", "Moscow (Russia)"),
+            ("coverage", "1961-1962"),
+            ("relation", "https://example.org/collection/history"),
+            ("source", "Fonds 5, opis 30, delo 367"),
+            ("rights", "http://rightsstatements.org/vocab/InC/1.0/"),
+            ("description", "  A short   abstract. "),
+        ),
+    )
+    record = walk(element).record
+    assert validate_record(record) == []
+    assert record["identifier"] == "oai:example.org:42"
+    assert record["title"] == "Memorandum of conversation"
+    assert record["additional_titles"] == [
+        {"value": "Меморандум о беседе", "type": "translated", "lang": "ru"},
+        {"value": "Memo", "type": "alternative"},
+    ]
+    assert record["agents"] == [
+        {"name": "Gagarin, Yuri", "name_type": "personal", "family": "Gagarin", "given": "Yuri",
+         "roles": ["creator", "contributor"]},
+        {"name": "Example Ministry of Things", "roles": ["creator"]},
+        {"name": "Example Archives", "name_type": "organizational", "roles": ["publisher"]},
+    ]
+    assert record["dates"] == [
+        {"type": "unspecified", "value": "1961-04-26", "display": "1961-04-26"},
+        {"type": "unspecified", "value": "1961~", "display": "ca. 1961"},
+        {"type": "unspecified", "display": "spring 1961"},
+        {"type": "issued", "value": "1962-01", "display": "Issued: 1962-01"},
+    ]
+    assert record["languages"] == [{"code": "en", "label": "eng"}, {"code": "ru", "label": "rus"}]
+    assert record["identifiers"] == [
+        {"scheme": "oai", "value": "oai:example.org:42"},
+        {"scheme": "doi", "value": "10.1234/abc.42"},
+        {"scheme": "handle", "value": "20.500.12345/42"},
+        {"scheme": "url", "value": "https://example.org/doc/42"},
+        {"scheme": "isbn", "value": "9783161484100"},
+        {"scheme": "urn", "value": "urn:nbn:de:1234-5678"},
+        {"scheme": "local", "value": "Box 12/4"},
+    ]
+    assert record["subjects"] == [{"value": "Space race"}]
+    assert record["places"] == [{"value": "Moscow (Russia)"}]
+    assert record["relations"] == [
+        {"type": "relation", "target": "https://example.org/collection/history"},
+        {"type": "source", "target": "Fonds 5, opis 30, delo 367"},
+    ]
+    assert record["rights"] == [{"statement": "http://rightsstatements.org/vocab/InC/1.0/",
+                                 "uri": "http://rightsstatements.org/vocab/InC/1.0/"}]
+    assert record["descriptions"] == [{"value": "A short abstract."}]
+    # the lossless block keeps the value exactly as written, and every repeat
+    assert record["dc"]["description"] == [{"value": "  A short   abstract. "}]
+    assert record["dc"]["language"][3] == {"value": "Klingon dialect of the south"}
+    assert len(record["dc"]["subject"]) == 2
+    assert record["record_source"] == {
+        "method": "harvest", "base_url": BASE, "metadata_prefix": "oai_dc",
+        "oai_identifier": "oai:example.org:42", "datestamp": "2021-03-04T05:06:07Z",
+        "set_specs": ["history"], "retrieved_at": WHEN,
+    }
+    assert record["content"] == [
+        {"path": SOURCE_PATH, "kind": "source_metadata", "media_type": "application/xml"}
+    ]
+    assert record["metadata_only"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("en", {"code": "en"}),
+        ("eng", {"code": "en", "label": "eng"}),
+        ("rus", {"code": "ru", "label": "rus"}),
+        ("English", {"code": "en", "label": "English"}),
+        ("Русский", {"code": "ru", "label": "Русский"}),
+        ("fre", {"code": "fr", "label": "fre"}),
+        ("pt-br", {"code": "pt-BR", "label": "pt-br"}),
+        ("zh-hant-tw", {"code": "zh-Hant-TW", "label": "zh-hant-tw"}),
+        ("Klingon dialect of the south", None),
+        ("   ", None),
+    ],
+)
+def test_languages_become_bcp47(value: str, expected: dict[str, str] | None) -> None:
+    assert normalize_language(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "scheme", "normalized"),
+    [
+        ("doi:10.5555/xyz", "doi", "10.5555/xyz"),
+        ("http://dx.doi.org/10.5555/xyz", "doi", "10.5555/xyz"),
+        ("10.5555/xyz", "doi", "10.5555/xyz"),
+        ("https://hdl.handle.net/1234/5", "handle", "1234/5"),
+        ("ark:/13030/tf5p30086k", "ark", "ark:/13030/tf5p30086k"),
+        ("ISSN 0317-8471", "issn", "0317-8471"),
+        ("oai:other.org:7", "oai", "oai:other.org:7"),
+        ("ftp://example.org/file.pdf", "url", "ftp://example.org/file.pdf"),
+        ("inv. no. 77", "local", "inv. no. 77"),
+    ],
+)
+def test_identifier_schemes(value: str, scheme: str, normalized: str) -> None:
+    assert identifier_with_scheme(value) == {"scheme": scheme, "value": normalized}
+
+
+def test_date_ranges_and_datetimes() -> None:
+    assert date_entry("1961-1962") == {"type": "unspecified", "value": "1961/1962", "display": "1961-1962"}
+    assert date_entry("1961-04-14/1961-04-26")["value"] == "1961-04-14/1961-04-26"
+    assert date_entry("Created: 1961?") == {"type": "created", "value": "1961?", "display": "Created: 1961?"}
+    assert date_entry("") is None
+
+
+def test_full_text_rule_moves_long_paragraphed_description_to_text() -> None:
+    paragraph = "The delegation was received at the ministry at ten o'clock. " * 10
+    full = f"Full text:\n\n{paragraph}\n\n{paragraph}"
+    long_single = "x" * (FULL_TEXT_MIN_CHARS + 10)  # long but one paragraph: an abstract
+    assert len(full) >= FULL_TEXT_MIN_CHARS
+    element = oai_record(
+        "oai:example.org:7",
+        dc_doc(("title", "T"), ("description", "Short."), ("description", full),
+               ("description", long_single), ("language", "en")),
+    )
+    walked = walk(element)
+    assert walked.text == full + "\n"
+    assert [d["value"] for d in walked.record["descriptions"]] == ["Short.", long_single]
+    assert walked.record["dc"]["description"][1]["value"] == full
+    assert {"path": TEXT_PATH, "kind": "text", "media_type": "text/plain; charset=utf-8",
+            "language": "en"} in walked.record["content"]
+    assert walked.record["metadata_only"] is False
+    assert validate_record(walked.record) == []
+
+
+def test_record_without_title_is_invalid_not_invented() -> None:
+    element = oai_record("oai:example.org:8", dc_doc(("title", "   "), ("creator", "Smith, Jane")))
+    record = walk(element).record
+    assert "title" not in record
+    problems = validate_record(record)
+    assert [p.location for p in problems] == ["$"]
+    assert "title" in problems[0].message
+
+
+def test_other_prefix_gets_a_minimal_record() -> None:
+    mods = (
+        '<mods xmlns="http://www.loc.gov/mods/v3"><titleInfo><title>A MODS title</title></titleInfo>'
+        "<name><namePart>Smith</namePart></name></mods>"
+    )
+    walked = walk(oai_record("oai:example.org:9", mods), prefix="mods")
+    record = walked.record
+    assert validate_record(record) == []
+    assert record["title"] == "A MODS title"
+    assert "dc" not in record and "agents" not in record
+    assert record["record_source"]["metadata_prefix"] == "mods"
+    assert record["metadata_only"] is True
+    # nothing usable as a title: the OAI identifier stands in
+    bare = walk(oai_record("oai:example.org:10", '<x xmlns="urn:x"><y>1</y></x>'), prefix="x")
+    assert bare.record["title"] == "oai:example.org:10"
+
+
+def test_derived_oai_dc_for_a_hand_entered_record_is_schema_valid() -> None:
+    record = load_record(EXAMPLE_DIR / "record.yaml")
+    root = record_to_oai_dc(record)
+    assert oai_schema().validate(etree.ElementTree(root)), oai_schema().error_log
+    names = [etree.QName(c).localname for c in root]
+    assert names[0] == "title" and root[0].text == record["title"]
+    values = [c.text for c in root]
+    assert record["identifier"] in values
+    order = ["title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
+             "format", "identifier", "source", "language", "relation", "coverage", "rights"]
+    assert names == sorted(names, key=order.index)
+
+
+def test_lossless_rebuild_keeps_values_dc_order_does_not_cover() -> None:
+    record = {
+        "identifier": "x", "title": "T",
+        "dc": {"title": [{"value": "T"}], "creator": [{"value": "A"}, {"value": "B", "lang": "de"}]},
+        "dc_order": ["creator", "title"],
+    }
+    assert dc_children(record_to_oai_dc(record)) == [
+        (f"{{{NS_DC}}}creator", "A", None),
+        (f"{{{NS_DC}}}title", "T", None),
+        (f"{{{NS_DC}}}creator", "B", "de"),
+    ]
