@@ -11,10 +11,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the bundled example: validate and bag it, serve the store over
+# OAI-PMH on loopback, harvest it into a second store, audit both.
 run: $(STAMP)
 	$(BIN)/stook validate examples/wilson-115179/record.yaml
-	$(BIN)/stook bag examples/wilson-115179/record.yaml --store bags
-	$(BIN)/stook ls --store bags
+	$(BIN)/python examples/main_job.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -27,4 +28,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bags-harvested

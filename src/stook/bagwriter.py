@@ -121,16 +121,16 @@ class _Hashers:
 
 
 @contextmanager
-def _open_source(source: Path) -> Iterator[BinaryIO]:
-    """Open a file to be bagged, turning OS errors into messages that name it."""
+def open_source(source: Path, what: str = "file") -> Iterator[BinaryIO]:
+    """Open a file to be bagged, turning OS errors into messages that name it and say what it is."""
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
     except FileNotFoundError as exc:
-        raise ContentError(f"{source}: file not found", path=source) from exc
+        raise ContentError(f"{source}: {what} not found", path=source) from exc
     except IsADirectoryError as exc:
-        raise ContentError(f"{source}: is a directory, not a file", path=source) from exc
+        raise ContentError(f"{source}: {what} is a directory, not a file", path=source) from exc
     except OSError as exc:
-        raise ContentError(f"{source}: cannot read: {exc.strerror}", path=source) from exc
+        raise ContentError(f"{source}: cannot read {what}: {exc.strerror}", path=source) from exc
     with handle:
         yield handle
 
@@ -138,7 +138,7 @@ def _open_source(source: Path) -> Iterator[BinaryIO]:
 def _copy_hashing(source: Path, target: Path, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
     hashers = _Hashers(algorithms)
     size = 0
-    with _open_source(source) as src, open(target, "xb") as dst:
+    with open_source(source) as src, open(target, "xb") as dst:
         while chunk := src.read(CHUNK):
             hashers.update(chunk)
             dst.write(chunk)
@@ -152,7 +152,7 @@ def payload_sha512(item: PayloadItem) -> str:
         return hashlib.sha512(item.data).hexdigest()
     assert item.source is not None
     digest = hashlib.sha512()
-    with _open_source(item.source) as handle:
+    with open_source(item.source) as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, portable_file_name
+from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, open_source, portable_file_name
 from stook.errors import ContentError, UsageError
 from stook.record import load_record
 from stook.store import BagRequest
@@ -36,7 +36,7 @@ class ManualBagOptions:
 
 def read_text_file(path: Path) -> bytes:
     """The bytes of a text file, refused unless they are UTF-8."""
-    data = read_bytes(path, what="text")
+    data = read_bytes(path, what="text file")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -49,27 +49,14 @@ def read_text_file(path: Path) -> bytes:
 
 
 def read_bytes(path: Path, *, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ContentError(f"{path}: {what} file not found", path=path) from exc
-    except IsADirectoryError as exc:
-        raise ContentError(f"{path}: {what} is a directory, not a file", path=path) from exc
-    except OSError as exc:
-        raise ContentError(f"{path}: cannot read {what} file: {exc.strerror}", path=path) from exc
+    with open_source(path, what) as handle:
+        return handle.read()
 
 
 def check_attachment(path: Path) -> None:
     """Fail early (before anything is built) when an attachment cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except FileNotFoundError as exc:
-        raise ContentError(f"{path}: attachment not found", path=path) from exc
-    except IsADirectoryError as exc:
-        raise ContentError(f"{path}: attachment is a directory, not a file", path=path) from exc
-    except OSError as exc:
-        raise ContentError(f"{path}: cannot read attachment: {exc.strerror}", path=path) from exc
+    with open_source(path, "attachment") as handle:
+        handle.read(1)
 
 
 def _media_type(path: Path) -> str:

@@ -49,7 +49,7 @@ TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"
 QUARANTINE_DIR = "quarantine"
 RECORD_FILE = "record.json"
-IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store"}
+IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store", LOCK_FILE, TMP_DIR}  # no bags, no history
 
 AddStatus = Literal["new", "changed", "unchanged"]
 

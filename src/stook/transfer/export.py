@@ -38,6 +38,7 @@ from stook.ledger import BagVersion, Event
 from stook.names import bag_label, parse_version_dir
 from stook.store import Store
 from stook.transfer.baginfo import bagging_timestamp, read_bag_info, read_manifest
+from stook.transfer.extract import format_from_name
 from stook.verify import verify_bag
 
 Format = Literal["dir", "tar", "tar.gz", "zip"]
@@ -168,7 +169,7 @@ def _directory_label(path: Path) -> str:
 
 def choose_format(options: ExportOptions, count: int) -> Format:
     """The format asked for, or the one the --to file name implies, or tar."""
-    implied = _implied_format(options.to) if count == 1 and not options.to.is_dir() else None
+    implied = format_from_name(options.to) if count == 1 and not options.to.is_dir() else None
     if options.format is None:
         return implied or DEFAULT_FORMAT
     if implied is not None and implied != options.format:
@@ -179,16 +180,6 @@ def choose_format(options: ExportOptions, count: int) -> Format:
     return options.format
 
 
-def _implied_format(path: Path) -> Format | None:
-    name = path.name.lower()
-    if name.endswith((".tar.gz", ".tgz")):
-        return "tar.gz"
-    if name.endswith(".tar"):
-        return "tar"
-    if name.endswith(".zip"):
-        return "zip"
-    return None
-
 
 def destinations(sources: Sequence[BagSource], options: ExportOptions, fmt: Format) -> list[Path]:
     """Where each bag goes; refuses to overwrite anything."""
@@ -198,7 +189,7 @@ def destinations(sources: Sequence[BagSource], options: ExportOptions, fmt: Form
         and fmt != "dir"
         and not to.is_dir()
         and not str(to).endswith(os.sep)
-        and _implied_format(to) is not None
+        and format_from_name(to) is not None
     )
     if as_file:
         targets = [to]

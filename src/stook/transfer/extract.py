@@ -120,6 +120,11 @@ def detect_format(path: Path) -> SourceFormat | None:
         return "tar.gz"
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    return format_from_name(path)
+
+
+def format_from_name(path: Path) -> SourceFormat | None:
+    """The archive kind a file name promises (.tar, .tar.gz/.tgz, .zip), if any."""
     name = path.name.lower()
     if name.endswith((".tar.gz", ".tgz")):
         return "tar.gz"
