@@ -117,8 +117,13 @@ def test_structured_fields_of_a_messy_record() -> None:
         {"value": "Memo", "type": "alternative"},
     ]
     assert record["agents"] == [
-        {"name": "Gagarin, Yuri", "name_type": "personal", "family": "Gagarin", "given": "Yuri",
-         "roles": ["creator", "contributor"]},
+        {
+            "name": "Gagarin, Yuri",
+            "name_type": "personal",
+            "family": "Gagarin",
+            "given": "Yuri",
+            "roles": ["creator", "contributor"],
+        },
         {"name": "Example Ministry of Things", "roles": ["creator"]},
         {"name": "Example Archives", "name_type": "organizational", "roles": ["publisher"]},
     ]
@@ -144,17 +149,25 @@ def test_structured_fields_of_a_messy_record() -> None:
         {"type": "relation", "target": "https://example.org/collection/history"},
         {"type": "source", "target": "Fonds 5, opis 30, delo 367"},
     ]
-    assert record["rights"] == [{"statement": "http://rightsstatements.org/vocab/InC/1.0/",
-                                 "uri": "http://rightsstatements.org/vocab/InC/1.0/"}]
+    assert record["rights"] == [
+        {
+            "statement": "http://rightsstatements.org/vocab/InC/1.0/",
+            "uri": "http://rightsstatements.org/vocab/InC/1.0/",
+        }
+    ]
     assert record["descriptions"] == [{"value": "A short abstract."}]
     # the lossless block keeps the value exactly as written, and every repeat
     assert record["dc"]["description"] == [{"value": "  A short   abstract. "}]
     assert record["dc"]["language"][3] == {"value": "Klingon dialect of the south"}
     assert len(record["dc"]["subject"]) == 2
     assert record["record_source"] == {
-        "method": "harvest", "base_url": BASE, "metadata_prefix": "oai_dc",
-        "oai_identifier": "oai:example.org:42", "datestamp": "2021-03-04T05:06:07Z",
-        "set_specs": ["history"], "retrieved_at": WHEN,
+        "method": "harvest",
+        "base_url": BASE,
+        "metadata_prefix": "oai_dc",
+        "oai_identifier": "oai:example.org:42",
+        "datestamp": "2021-03-04T05:06:07Z",
+        "set_specs": ["history"],
+        "retrieved_at": WHEN,
     }
     assert record["content"] == [
         {"path": SOURCE_PATH, "kind": "source_metadata", "media_type": "application/xml"}
@@ -213,15 +226,24 @@ def test_full_text_rule_moves_long_paragraphed_description_to_text() -> None:
     assert len(full) >= FULL_TEXT_MIN_CHARS
     element = oai_record(
         "oai:example.org:7",
-        dc_doc(("title", "T"), ("description", "Short."), ("description", full),
-               ("description", long_single), ("language", "en")),
+        dc_doc(
+            ("title", "T"),
+            ("description", "Short."),
+            ("description", full),
+            ("description", long_single),
+            ("language", "en"),
+        ),
     )
     walked = walk(element)
     assert walked.text == full + "\n"
     assert [d["value"] for d in walked.record["descriptions"]] == ["Short.", long_single]
     assert walked.record["dc"]["description"][1]["value"] == full
-    assert {"path": TEXT_PATH, "kind": "text", "media_type": "text/plain; charset=utf-8",
-            "language": "en"} in walked.record["content"]
+    assert {
+        "path": TEXT_PATH,
+        "kind": "text",
+        "media_type": "text/plain; charset=utf-8",
+        "language": "en",
+    } in walked.record["content"]
     assert walked.record["metadata_only"] is False
     assert validate_record(walked.record) == []
 
@@ -260,14 +282,30 @@ def test_derived_oai_dc_for_a_hand_entered_record_is_schema_valid() -> None:
     assert names[0] == "title" and root[0].text == record["title"]
     values = [c.text for c in root]
     assert record["identifier"] in values
-    order = ["title", "creator", "subject", "description", "publisher", "contributor", "date", "type",
-             "format", "identifier", "source", "language", "relation", "coverage", "rights"]
+    order = [
+        "title",
+        "creator",
+        "subject",
+        "description",
+        "publisher",
+        "contributor",
+        "date",
+        "type",
+        "format",
+        "identifier",
+        "source",
+        "language",
+        "relation",
+        "coverage",
+        "rights",
+    ]
     assert names == sorted(names, key=order.index)
 
 
 def test_lossless_rebuild_keeps_values_dc_order_does_not_cover() -> None:
     record = {
-        "identifier": "x", "title": "T",
+        "identifier": "x",
+        "title": "T",
         "dc": {"title": [{"value": "T"}], "creator": [{"value": "A"}, {"value": "B", "lang": "de"}]},
         "dc_order": ["creator", "title"],
     }
@@ -276,3 +314,72 @@ def test_lossless_rebuild_keeps_values_dc_order_does_not_cover() -> None:
         (f"{{{NS_DC}}}title", "T", None),
         (f"{{{NS_DC}}}creator", "B", "de"),
     ]
+
+
+def test_foreign_elements_inside_oai_dc_are_kept_as_an_extension() -> None:
+    metadata = (
+        f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}" xmlns:dcterms="http://purl.org/dc/terms/">'
+        '<dc:title>T</dc:title><!-- a comment --><dcterms:abstract xml:lang="en">Abs</dcterms:abstract>'
+        "</oai_dc:dc>"
+    )
+    record = walk(oai_record("oai:example.org:11", metadata)).record
+    assert validate_record(record) == []
+    assert record["dc_order"] == ["title"]
+    assert record["extensions"] == {
+        "oai-dc:other-elements": [
+            {"element": "{http://purl.org/dc/terms/}abstract", "value": "Abs", "lang": "en"}
+        ]
+    }
+
+
+def test_live_record_without_metadata_keeps_a_minimal_record() -> None:
+    element = etree.fromstring(
+        f'<record xmlns="{NS_OAI}"><header><identifier>oai:x:1</identifier>'
+        "<datestamp>2021-01-01</datestamp></header></record>".encode()
+    )
+    record = walk(element).record
+    assert validate_record(record) == []
+    assert record["title"] == "oai:x:1" and "dc" not in record
+
+
+def _native_record(record_json: bytes, sha512: str) -> Any:
+    xml = (
+        '<record xmlns="http://www.openarchives.org/OAI/2.0/"><header><identifier>urn:stook:id:x</identifier>'
+        "<datestamp>2026-01-01T00:00:00Z</datestamp></header><metadata>"
+        f'<stook:record xmlns:stook="https://stook.dev/ns/record/v1" sha512="{sha512}"></stook:record>'
+        "</metadata></record>"
+    )
+    element = etree.fromstring(xml.encode())
+    native = element.find(".//{https://stook.dev/ns/record/v1}record")
+    native.text = record_json.decode("utf-8")
+    return element
+
+
+def test_native_stook_format_keeps_record_json_exactly() -> None:
+    import hashlib
+
+    from stook.record import canonical_json
+
+    record = load_record(EXAMPLE_DIR / "record.yaml")
+    data = canonical_json(record)
+    walked = crosswalk_record(
+        _native_record(data, hashlib.sha512(data).hexdigest()),
+        base_url="http://127.0.0.1/oai",
+        metadata_prefix="stook",
+        retrieved_at="2026-01-01T00:00:00Z",
+    )
+    assert canonical_json(walked.record) == data
+    assert walked.text is None
+
+
+def test_native_record_damaged_in_transit_is_refused() -> None:
+    from stook.record import canonical_json
+
+    data = canonical_json({"identifier": "x", "title": "t"})
+    with pytest.raises(ValueError, match="damaged in transit"):
+        crosswalk_record(
+            _native_record(data, "0" * 128),
+            base_url="http://127.0.0.1/oai",
+            metadata_prefix="stook",
+            retrieved_at="2026-01-01T00:00:00Z",
+        )

@@ -27,6 +27,7 @@ from stook.errors import HarvestError
 from stook.harvest import HarvestConfig, harvest, load_state, parse_retry_after, tombstones
 from stook.harvest.client import strip_illegal_chars
 from stook.store import Store
+from stook.verify import verify_bag
 
 NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 
@@ -86,6 +87,8 @@ def test_harvest_1000_records_from_the_pyoai_provider(store: Store) -> None:
         if not (text.exists() or bag.identifier.endswith("0")):
             continue
         assert_bagit_valid(path)
+        checked = verify_bag(path)
+        assert checked.valid and not checked.errors, checked.to_dict()
         record = json.loads((path / "data" / "record.json").read_text("utf-8"))
         source = etree.parse(str(path / "data" / "source" / "record.xml")).getroot()
         assert source.tag == f"{{{NS_OAI}}}record"
@@ -444,3 +447,60 @@ def test_unreachable_provider_gives_up_with_a_hint(store: Store) -> None:
     with pytest.raises(HarvestError, match="connection failed") as caught:
         harvest(store, fast(url, max_retries=1))
     assert caught.value.hint and "continues from its last checkpoint" in caught.value.hint
+
+
+def test_progress_bar_on_a_terminal_shows_records_and_pages(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stook.cli.harvest as cli_harvest
+
+    monkeypatch.setattr(cli_harvest, "show_progress", lambda: True)
+    provider = faulty(12, batch=5)
+    with provider.serve() as url:
+        result = CliRunner().invoke(main, ["harvest", url, "--store", str(store.root)])
+    assert result.exit_code == 0, result.output
+    assert "harvest:" in result.stderr and "12/12 [" in result.stderr
+    assert "pages=1]" in result.stderr and "pages=3]" in result.stderr
+    assert "12 records in 3 pages" in result.stdout
+
+
+def test_an_html_page_is_not_retried_as_broken_xml(store: Store) -> None:
+    def html_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<!DOCTYPE html><html><body><p>Welcome<br></body></html>"]
+
+    started = time.monotonic()
+    with serve_wsgi(html_app) as url, pytest.raises(HarvestError, match="HTML page") as caught:
+        harvest(store, HarvestConfig(url, backoff=10.0))
+    assert time.monotonic() - started < 5
+    assert caught.value.url == f"{url}?verb=Identify"
+
+
+def test_a_partial_window_does_not_move_the_incremental_start(store: Store) -> None:
+    provider = faulty(30, batch=10)
+    with provider.serve() as url:
+        partial = harvest(store, fast(url, until="2020-06-30"))
+        assert partial.complete and 0 < partial.new < 30
+        assert load_state(store.ledger, url, "oai_dc", None).last_response_date is None
+        later = harvest(store, fast(url, from_="2021-01-01"))
+        assert later.complete and later.new > 0
+        assert load_state(store.ledger, url, "oai_dc", None).last_response_date is None
+        provider.clear_requests()
+        full = harvest(store, fast(url))  # still everything: the gap is not skipped
+        assert "from" not in list_requests(provider)[0].args
+        assert full.new == 30 - partial.new - later.new and full.unchanged == partial.new + later.new
+        assert load_state(store.ledger, url, "oai_dc", None).last_response_date
+        provider.clear_requests()
+        harvest(store, fast(url, from_="2019-01-01"))  # covers since the last: moves it on
+        assert list_requests(provider)[0].args["from"] == "2019-01-01T00:00:00Z"
+    assert len(store.ledger.bags()) == 30
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    from stook.harvest import OAIClient, RetryPolicy
+
+    policy = RetryPolicy(backoff=1.0, max_wait=10.0)
+    low = OAIClient("http://127.0.0.1:9/oai", policy, rng=lambda: 0.0)
+    high = OAIClient("http://127.0.0.1:9/oai", policy, rng=lambda: 1.0)
+    assert [low.backoff(n) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 5.0]
+    assert [high.backoff(n) for n in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]

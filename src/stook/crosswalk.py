@@ -24,6 +24,8 @@ else the OAI identifier, record_source) and the XML is kept raw in the bag.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,6 +34,7 @@ from typing import Any
 
 from lxml import etree
 
+from stook.record import canonical_json
 from stook.schema import is_edtf
 
 NS_OAI = "http://www.openarchives.org/OAI/2.0/"
@@ -495,6 +498,35 @@ def record_source(
     return source
 
 
+NATIVE_NS = "https://stook.dev/ns/record/v1"
+NATIVE_TAG = f"{{{NATIVE_NS}}}record"
+
+
+def record_from_native(element: Any) -> dict[str, Any]:
+    """The record inside a ``<stook:record>`` element (``stook serve``'s lossless format).
+
+    The element carries a record.json as JSON text and, in ``sha512``, the digest of
+    those bytes; a record whose bytes do not match arrived damaged (ValueError).
+    """
+    if isinstance(element, (bytes, str)):
+        element = etree.fromstring(element.encode("utf-8") if isinstance(element, str) else element)
+    try:
+        data = json.loads(element.text or "")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the stook:record element does not hold JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError("the stook:record element does not hold a JSON object")
+    expected = element.get("sha512")
+    if expected:
+        found = hashlib.sha512(canonical_json(data)).hexdigest()
+        if found != expected:
+            raise ValueError(
+                f"the record's sha512 does not match what the provider sent "
+                f"(expected {expected[:16]}..., found {found[:16]}...): damaged in transit"
+            )
+    return data
+
+
 def crosswalk_record(
     record_element: Any,
     *,
@@ -513,6 +545,9 @@ def crosswalk_record(
     payload_root = None
     if metadata is not None:
         payload_root = next((c for c in metadata if isinstance(c.tag, str)), None)
+    if payload_root is not None and payload_root.tag == NATIVE_TAG:
+        # Another stook store's record.json, kept exactly as it was there.
+        return Crosswalked(record=record_from_native(payload_root), text=None, links=[])
     record: dict[str, Any] = {"identifier": header.identifier}
     text: str | None = None
     links: list[str] = []

@@ -15,7 +15,6 @@ events. Opening a store finishes or forgets pending versions left by a crash.
 
 from __future__ import annotations
 
-import copy
 import errno
 import fcntl
 import hashlib
@@ -111,24 +110,31 @@ class _Staged:
     built: BuiltBag
     ingest_events: bool = True
     record_bytes: bytes = b""
+    stable_bytes: bytes = b""
+
+
+def stable_record_bytes(record: dict[str, Any], record_bytes: bytes | None = None) -> bytes:
+    """The record's canonical JSON without its retrieval time, which alone is no change.
+
+    ``record_bytes`` (the record's canonical JSON) is reused when there is no retrieval time.
+    """
+    source = record.get("record_source")
+    if isinstance(source, dict) and "retrieved_at" in source:
+        stable = dict(record)  # shallow: only serialized, never changed
+        stable["record_source"] = {k: v for k, v in source.items() if k != "retrieved_at"}
+        return canonical_json(stable)
+    return record_bytes if record_bytes is not None else canonical_json(record)
 
 
 def fingerprint(
     record: dict[str, Any], payload_sha512: dict[str, str], *, record_bytes: bytes | None = None
 ) -> str:
-    """What makes two versions the same: the record without its retrieval time, and the files.
+    """What makes two versions the same: the record without its retrieval time, and the files."""
+    return _fingerprint(stable_record_bytes(record, record_bytes), payload_sha512)
 
-    ``record_bytes`` (the record's canonical JSON) saves encoding it again when the
-    record has no retrieval time.
-    """
-    source = record.get("record_source")
-    if isinstance(source, dict) and "retrieved_at" in source:
-        stable = copy.deepcopy(record)
-        stable["record_source"].pop("retrieved_at")
-        record_bytes = canonical_json(stable)
-    elif record_bytes is None:
-        record_bytes = canonical_json(record)
-    digest = hashlib.sha256(record_bytes)
+
+def _fingerprint(stable_bytes: bytes, payload_sha512: dict[str, str]) -> str:
+    digest = hashlib.sha256(stable_bytes)
     for path, value in sorted(payload_sha512.items()):
         if path != "data/" + RECORD_FILE:
             digest.update(f"\n{path}\0{value}".encode())
@@ -377,8 +383,9 @@ class Store:
         identifier = record["identifier"]
         key = identifier_key(identifier)
         record_bytes = canonical_json(record)
+        stable_bytes = stable_record_bytes(record, record_bytes)
         digests = {"data/" + item.path: payload_sha512(item) for item in request.payload}
-        fp = fingerprint(record, digests, record_bytes=record_bytes)
+        fp = _fingerprint(stable_bytes, digests)
         earlier = in_batch.get(key)
         previous = earlier.bag if earlier else self.ledger.latest(key, include_pending=True)
         if previous is not None and fp == previous.fingerprint:
@@ -403,7 +410,7 @@ class Store:
             state="pending",
         )
         tmp = self.tmp_dir() / f"{label}.{uuid.uuid4().hex[:8]}"
-        return _Staged(request, bag, tmp, BuiltBag(tmp), record_bytes=record_bytes)
+        return _Staged(request, bag, tmp, BuiltBag(tmp), record_bytes=record_bytes, stable_bytes=stable_bytes)
 
     def _build(self, plans: list[_Staged], workers: int | None) -> None:
         """Write every planned bag into .tmp, several at once."""
@@ -414,8 +421,7 @@ class Store:
             payload = [PayloadItem(RECORD_FILE, data=plan.record_bytes), *plan.request.payload]
             info = bag_info_fields(record, label, plan.request.source_organization)
             plan.built = write_bag(plan.tmp, payload, info, plan.request.algorithms)
-            digests = plan.built.payload_digests["sha512"]
-            written = fingerprint(record, digests, record_bytes=plan.record_bytes)
+            written = _fingerprint(plan.stable_bytes, plan.built.payload_digests["sha512"])
             if written != plan.bag.fingerprint:
                 raise ContentError(
                     f"record {plan.bag.identifier!r}: a payload file changed while it was being bagged; "

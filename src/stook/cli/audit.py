@@ -114,7 +114,9 @@ def _emit(found: Sequence[Event], fmt: str | None, as_json: bool) -> None:
         out.flush()
     else:
         for e in found:
-            target = f"{e.identifier} v{e.version}" if e.identifier else (e.bag or "-")
+            target = e.identifier or e.bag or "-"
+            if e.identifier and e.version is not None:
+                target += f" v{e.version}"
             click.echo(f"{e.datetime[:19]}Z\t{e.type}\t{e.outcome}\t{target}\t{e.detail}")
             if e.data and e.outcome != "suc":
                 click.echo("\t" + json.dumps(e.data, ensure_ascii=False))

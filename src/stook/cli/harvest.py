@@ -24,13 +24,14 @@ def _page_bar() -> Iterator[Callable[[PageProgress], None] | None]:
         return
     from tqdm import tqdm
 
-    with tqdm(desc="harvest", unit="rec", file=sys.stderr, leave=False) as bar:
+    # one redraw per page (pages are seldom more than a few per second)
+    with tqdm(desc="harvest", unit="rec", file=sys.stderr, leave=False, mininterval=0, miniters=1) as bar:
 
         def update(progress: PageProgress) -> None:
             if progress.complete_list_size and bar.total != progress.complete_list_size:
                 bar.total = progress.complete_list_size
-            bar.update(progress.records - bar.n)
             bar.set_postfix(pages=progress.pages, refresh=False)
+            bar.update(progress.records - bar.n)
 
         yield update
 

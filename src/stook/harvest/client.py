@@ -238,6 +238,13 @@ class OAIClient:
             try:
                 root = etree.fromstring(body, self._parser)
             except etree.XMLSyntaxError as exc:
+                if _looks_like_html(body):
+                    raise HarvestError(
+                        f"{url}: the answer is an HTML page, not an OAI-PMH response",
+                        http_status=response.status_code,
+                        url=url,
+                        hint="check that the base URL is the repository's OAI-PMH endpoint",
+                    ) from exc
                 if attempt >= self.policy.max_retries:
                     raise HarvestError(
                         f"{url}: the response is not well-formed XML ({exc}); gave up after "
@@ -296,6 +303,11 @@ _OAI_HINTS = {
     "badResumptionToken": "the token expired; run again with --restart to harvest the window anew",
     "badVerb": "the base URL may not be an OAI-PMH endpoint",
 }
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
 
 
 def _short(exc: BaseException) -> str:

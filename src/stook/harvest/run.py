@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from stook.schema import schema_id, validate_record
 from stook.store import AddResult, BagRequest, Store
 
 MAX_WINDOW_RESTARTS = 3
+ALLOWED_OAI_ERRORS = ("noRecordsMatch",)
 MAX_LISTED_QUARANTINE = 100
 
 
@@ -191,6 +193,8 @@ class _Harvest:
         self.on_page = on_page
         self.summary = HarvestSummary(config.base_url, config.metadata_prefix, config.set_spec)
         self.started = time.monotonic()
+        self.granularity = DAY_GRANULARITY
+        self._page_records = 0
 
     # -- the loop --------------------------------------------------------------------
 
@@ -199,7 +203,7 @@ class _Harvest:
         summary = self.summary
         _clear_partial_quarantine(self.store.quarantine_dir())
         identify = self.client.identify()
-        gran = identify.granularity
+        gran = self.granularity = identify.granularity
         saved = load_state(self.store.ledger, config.base_url, config.metadata_prefix, config.set_spec)
         wanted_from = normalize_datestamp(config.from_, gran, end=False, what="--from")
         wanted_until = normalize_datestamp(config.until, gran, end=True, what="--until")
@@ -229,11 +233,18 @@ class _Harvest:
             token = None
         summary.window_from, summary.window_until = state.window_from, state.window_until
         seen_tokens: set[str] = {token} if token else set()
+        ahead: _Prefetch | None = None
         try:
             while True:
                 try:
-                    page = self.client.request(self._params(state, token), allow=("noRecordsMatch",))
+                    params = self._params(state, token)
+                    if ahead is not None and ahead.params == params:
+                        page = ahead.result()
+                    else:
+                        page = self.client.request(params, allow=ALLOWED_OAI_ERRORS)
+                    ahead = None
                 except HarvestError as exc:
+                    ahead = None
                     expired = exc.oai_code == "badResumptionToken" and token is not None
                     if expired and summary.window_restarts < MAX_WINDOW_RESTARTS:
                         # The token expired (or the provider restarted): harvest the same
@@ -250,13 +261,19 @@ class _Harvest:
                     self._finish(state)
                     break
                 next_token, list_size = _resumption(page)
+                looping = bool(next_token) and (next_token == token or next_token in seen_tokens)
+                if next_token and not looping and self._prefetch_allowed():
+                    # ask for the next page while this one is bagged (harvest time becomes
+                    # max(provider, bagging) instead of their sum); only the checkpoint,
+                    # written after this page's bags, decides where a rerun starts
+                    ahead = _Prefetch(self.client, self._params(state, next_token))
                 full = self._process_page(page)
                 summary.pages += 1
                 if on_page := self.on_page:
                     on_page(PageProgress(summary.pages, summary.records, list_size, self._elapsed()))
                 if not full:
                     break  # --limit reached inside this page: no checkpoint past it
-                if next_token and (next_token == token or next_token in seen_tokens):
+                if looping:
                     raise HarvestError(
                         f"{page.url}: the provider sent resumption token {next_token!r} again; "
                         "the list is looping, so the harvest stops here",
@@ -279,10 +296,18 @@ class _Harvest:
                 if config.limit is not None and summary.records >= config.limit:
                     break
         finally:
+            if ahead is not None:
+                ahead.abandon()
             summary.retries = self.client.retries
             summary.elapsed = self._elapsed()
             summary.rate = summary.records / summary.elapsed if summary.elapsed > 0 else 0.0
         return summary
+
+    def _prefetch_allowed(self) -> bool:
+        config = self.config
+        if config.fetch_files:  # downloads share the HTTP session with the page requests
+            return False
+        return config.limit is None or self.summary.records < config.limit
 
     def _params(self, state: HarvestState, token: str | None) -> dict[str, str]:
         if token:
@@ -304,15 +329,29 @@ class _Harvest:
             save_state(conn, state)
 
     def _finish(self, state: HarvestState) -> None:
-        """The list is complete: its first responseDate is the next harvest's ``from``."""
-        done = replace(
-            state,
-            last_response_date=state.run_response_date or state.last_response_date,
-            resumption_token=None,
-        )
+        """The list is complete: its first responseDate becomes the next harvest's ``from``.
+
+        Only when the window left nothing out since the last complete harvest: a window
+        with an ``until``, or a ``from`` later than that harvest, leaves records behind
+        that the next incremental harvest must still ask for.
+        """
+        last = state.last_response_date
+        if self._covers_everything_since(last, state):
+            last = state.run_response_date or last
+        done = replace(state, last_response_date=last, resumption_token=None)
         with self.store.ledger.transaction() as conn:
             save_state(conn, done)
         self.summary.complete = True
+
+    def _covers_everything_since(self, last: str | None, state: HarvestState) -> bool:
+        if state.window_until:
+            return False
+        if state.window_from is None:
+            return True
+        if last is None:
+            return False
+        since = normalize_datestamp(last, self.granularity, end=False, what="last harvest")
+        return since is not None and state.window_from <= since
 
     # -- one page ----------------------------------------------------------------------
 
@@ -343,12 +382,16 @@ class _Harvest:
                 deletions.append((header.identifier, header.datestamp))
                 continue
             raw = etree.tostring(element, encoding="UTF-8", xml_declaration=True)
-            walked = crosswalk_record(
-                element,
-                base_url=config.base_url,
-                metadata_prefix=config.metadata_prefix,
-                retrieved_at=retrieved_at,
-            )
+            try:
+                walked = crosswalk_record(
+                    element,
+                    base_url=config.base_url,
+                    metadata_prefix=config.metadata_prefix,
+                    retrieved_at=retrieved_at,
+                )
+            except ValueError as exc:  # metadata that cannot be read as a record at all
+                failures.append(self._quarantine_broken(page, element, str(exc)))
+                continue
             record = walked.record
             payload = [PayloadItem(SOURCE_PATH, data=raw)]
             if walked.text is not None:
@@ -490,6 +533,34 @@ class _Harvest:
         rel = where.relative_to(self.store.root).as_posix()
         return Event("val", "fai", detail=f"a record on {page.url}: {message}; quarantined in {rel}",
                      data={"url": page.url, "quarantine": rel})
+
+
+class _Prefetch:
+    """One page request running in a daemon thread (never outlives the process)."""
+
+    def __init__(self, client: OAIClient, params: dict[str, str]) -> None:
+        self.params = params
+        self._client = client
+        self._page: Page | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stook-harvest-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._page = self._client.request(self.params, allow=ALLOWED_OAI_ERRORS)
+        except BaseException as exc:  # handed to the harvest thread by result()
+            self._error = exc
+
+    def result(self) -> Page:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
+
+    def abandon(self) -> None:
+        """The harvest stopped: the request finishes or times out on its own, unread."""
 
 
 def _resumption(page: Page) -> tuple[str | None, int | None]:

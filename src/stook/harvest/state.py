@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
+from stook.errors import UsageError
 from stook.ledger import Event, Ledger, utc_now
 from stook.names import identifier_key
 
@@ -108,7 +109,14 @@ def record_deletion(
     The bags stay: stook never deletes a version. A deletion already tombstoned with
     the same datestamp (a page harvested again after a restart) changes nothing.
     """
-    key = identifier_key(identifier)
+    try:
+        key = identifier_key(identifier)
+    except UsageError:
+        event = Event("dea", "war", detail=f"a record deleted at source {base_url} (datestamp {datestamp}) "
+                      f"has an unusable identifier {identifier!r}; nothing to tombstone",
+                      data={"base_url": base_url, "datestamp": datestamp, "identifier": identifier})
+        ledger.append_events(conn, [event])
+        return None
     row = conn.execute("SELECT datestamp FROM tombstones WHERE id_key=?", (key,)).fetchone()
     if row is not None and row["datestamp"] == datestamp:
         return None

@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from stook.crosswalk import record_to_oai_dc
+from stook.crosswalk import NATIVE_NS, record_from_native, record_to_oai_dc
 from stook.errors import StoreError
 from stook.schema import schema_id
 
@@ -49,7 +49,6 @@ OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 NATIVE_PREFIX = "stook"
-NATIVE_NS = "https://stook.dev/ns/record/v1"
 NATIVE_SCHEMA_URL = "https://stook.dev/ns/record/v1/stook-record-v1.xsd"
 NATIVE_SCHEMA_FILE = "stook-record-v1.xsd"
 SOURCE_RECORD = "source/record.xml"  # the OAI <record> a harvested bag keeps, under data/
@@ -100,15 +99,6 @@ def native_fragment(record_json: bytes) -> str:
         f"{escape(text)}</stook:record>"
     )
 
-
-def record_from_native(element: Any) -> dict[str, Any]:
-    """The record inside a ``<stook:record>`` element (lxml element or XML bytes/str)."""
-    if isinstance(element, (bytes, str)):
-        element = etree.fromstring(element.encode("utf-8") if isinstance(element, str) else element)
-    data = json.loads(element.text or "")
-    if not isinstance(data, dict):
-        raise ValueError("the stook:record element does not hold a JSON object")
-    return data
 
 
 # -- Dublin Core -----------------------------------------------------------------
