@@ -23,6 +23,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help="run only these (e.g. bench_bag)")
     parser.add_argument("--json", dest="json_out", help="also write all figures to this JSON file")
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the 100,000-record harvest (peak RSS) run, ~11 min"
+    )
     args = parser.parse_args()
     results = {}
     for name in args.names or BENCHES:
@@ -34,7 +37,8 @@ def main() -> int:
                 continue
             raise
         start = time.perf_counter()
-        results[name] = module.run()
+        kwargs = {"big": True} if name == "bench_harvest" and not args.quick else {}
+        results[name] = module.run(**kwargs)
         print(f"  ({name} took {time.perf_counter() - start:.0f} s)")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2), encoding="utf-8")

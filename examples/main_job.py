@@ -51,8 +51,14 @@ def main() -> int:
     finally:
         stop()
     print(f"3. harvest   into {STORE_B.name}/: {summary.line()}")
+    with Store.open(STORE_B) as store_b:
+        copy = store_b.latest(added.bag.identifier)
+    same = copy is not None and (STORE_B / copy.path / "data" / "record.json").read_bytes() == (
+        added.path / "data" / "record.json"
+    ).read_bytes()
+    print(f"             record.json identical in both stores: {'yes' if same else 'NO'}")
 
-    worst = summary.exit_code
+    worst = max(summary.exit_code, 0 if same else 1)
     for number, path in ((4, STORE_A), (5, STORE_B)):
         with Store.open(path) as store:
             result = run_audit(store, AuditOptions(workers=1))
