@@ -9,19 +9,16 @@ cached; bag versions never change).
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import requests
 from lxml import etree
-from support.servers import pyoai_subprocess
+from support.servers import pyoai_subprocess, url_subprocess
 from support.synthetic import SyntheticRecord, make_records
 
 from stook.store import BagRequest, Store
@@ -52,43 +49,10 @@ def _build_store(path: Path, n: int) -> None:
             store.add_many([BagRequest(_record(r)) for r in records[start : start + 500]])
 
 
-@contextmanager
-def _stook_subprocess(store: Path) -> Iterator[str]:
-    cmd = [
-        sys.executable,
-        "-c",
-        "from stook.cli import main; main()",
-        "serve",
-        "--store",
-        str(store),
-        "--port",
-        "0",
-        "--page-size",
-        str(PAGE),
-        "--threads",
-        "4",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        line: list[str] = []
-        reader = threading.Thread(
-            target=lambda: line.append(proc.stdout.readline()),  # type: ignore[union-attr]
-            daemon=True,
-        )
-        reader.start()
-        reader.join(60)
-        url = line[0].strip() if line else ""
-        if not url.startswith("http://"):
-            raise RuntimeError(f"stook serve did not start (exit code {proc.poll()})")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def _stook_subprocess(store: Path) -> AbstractContextManager[str]:
+    cmd = [sys.executable, "-c", "from stook.cli import main; main()", "serve", "--store", str(store)]
+    cmd += ["--port", "0", "--page-size", str(PAGE), "--threads", "4"]
+    return url_subprocess(cmd, what="stook serve")
 
 
 def _harvest(url: str) -> tuple[int, float]:

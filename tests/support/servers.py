@@ -102,7 +102,17 @@ def pyoai_subprocess(
     """
     script = Path(__file__).resolve().parent / "pyoai_provider.py"
     cmd = [python, str(script), "--records", str(records), "--batch", str(batch), "--port", "0"]
-    proc = subprocess.Popen([*cmd, *extra_args], stdout=subprocess.PIPE, text=True)
+    with url_subprocess([*cmd, *extra_args], what="pyoai provider", startup_timeout=startup_timeout) as url:
+        yield url
+
+
+@contextmanager
+def url_subprocess(cmd: Sequence[str], *, what: str, startup_timeout: float = 60.0) -> Iterator[str]:
+    """Run a server command whose first line on stdout is its base URL; yield that URL.
+
+    The child is terminated (then killed) on exit, whatever happened.
+    """
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None
         line_holder: list[str] = []
@@ -114,7 +124,7 @@ def pyoai_subprocess(
         reader.join(startup_timeout)
         url = line_holder[0].strip() if line_holder else ""
         if not url.startswith("http://"):
-            raise RuntimeError(f"pyoai provider did not start (exit code {proc.poll()})")
+            raise RuntimeError(f"{what} did not start (exit code {proc.poll()})")
         yield url
     finally:
         proc.terminate()
