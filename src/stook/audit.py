@@ -35,9 +35,6 @@ from stook.executor import Executor, JobFailed, open_executor
 from stook.ledger import BagVersion, Event, Ledger
 from stook.store import QUARANTINE_DIR, Store
 from stook.verify import Finding, VerifyResult, verify_bag
-from stook.verify.fs import BagFS
-from stook.verify.model import Report
-from stook.verify.tagfiles import parse_manifest
 
 AuditMode = Literal["full", "fast"]
 BagStatus = Literal["ok", "failed", "missing", "unknown", "error"]
@@ -469,19 +466,9 @@ def check_bag(task: BagTask) -> BagCheck:
         return BagCheck(None, str(exc), time.perf_counter() - started)
     except Exception as exc:  # an engine bug must not take the other bags of the job down
         return BagCheck(None, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    manifest = _sha512_manifest(task.path) if result.valid else None
+    # the sha512 manifest as verified, to compare with the digests the ledger recorded at ingest
+    manifest = result.payload_digests.get("sha512") if result.valid else None
     return BagCheck(result, None, time.perf_counter() - started, manifest=manifest)
-
-
-def _sha512_manifest(path: str) -> dict[str, str] | None:
-    """The entries of a (just verified) bag's manifest-sha512.txt, to compare with the ledger."""
-    fs = BagFS(path)
-    try:
-        text = fs.read_bytes(MANIFEST).decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    entries = parse_manifest(MANIFEST, "sha512", text, True, Report())
-    return {e.path: e.digest.lower() for e in entries}
 
 
 def check_bags(job: tuple[BagTask, ...]) -> list[BagCheck]:

@@ -180,6 +180,10 @@ class _Run:
             bytes_hashed=bytes_hashed,
             algorithms=algorithms,
             files=sorted(self.outcomes.values(), key=lambda o: o.path),
+            payload_digests={
+                m.algorithm: {rel: e.digest.lower() for rel, e in m.resolved.items()}
+                for m in payload_manifests
+            },
         )
 
     # -- bagit.txt and encoding -------------------------------------------------------

@@ -93,6 +93,9 @@ class VerifyResult:
     bytes_hashed: int
     algorithms: list[str]
     files: list[FileOutcome] = field(default_factory=list)
+    # What each payload manifest lists (algorithm -> bag path -> digest), as read; in a
+    # valid full check every one of these was verified against the file.
+    payload_digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def status(self) -> Literal["valid", "incomplete", "invalid"]:
