@@ -24,7 +24,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -50,7 +50,7 @@ FLUSH_EVENTS = 256
 #: A bag bigger than its fair share of the run is hashed with this many threads at most.
 MAX_THREADS_PER_BAG = 8
 #: Small bags go to workers in batches of up to this many bags (fewer round trips) ...
-JOB_BAGS = 16
+JOB_BAGS = 64
 #: ... and a bag this big always travels alone.
 JOB_BYTES = 8 << 20
 
@@ -313,17 +313,31 @@ class BagTask:
     mode: AuditMode
     size: int
     threads: int = 1
+    # The data of the bag's ingest ``mes`` event as stored (JSON text, None if there is none),
+    # looked up by the parent just before sending, so the worker compares the digests itself.
+    ingest: str | None = None
+    ingest_loaded: bool = False
 
 
 @dataclass(frozen=True)
 class BagCheck:
-    """A worker's answer: the engine's result, or why the path is not a bag (or could not be read)."""
+    """A worker's answer: the engine's result, or why the path is not a bag (or could not be read).
+
+    The worker also does the per-file classification (``problems``, ``warnings``) and, when
+    the task carried the ingest digests, the comparison with them (``ledger_problems``), so
+    the result it sends back drops the per-file list and the manifests: the parent, the only
+    process writing the ledger, has less to unpickle and judge per bag.
+    """
 
     result: VerifyResult | None
     not_a_bag: str | None
     elapsed: float
     error: str | None = None
-    manifest: dict[str, str] | None = None  # sha512 manifest of a bag found valid
+    manifest: dict[str, str] | None = None  # sha512 manifest of a valid bag, not yet compared
+    problems: tuple[FileProblem, ...] | None = None  # classify(result), done in the worker
+    warnings: tuple[FileProblem, ...] = ()
+    found_oxum: str | None = None  # payload bytes.files found on disk
+    ledger_problems: tuple[FileProblem, ...] | None = None  # compared with the ingest digests
 
 
 @dataclass(frozen=True)
@@ -446,11 +460,12 @@ def make_tasks(store: Store, bags: list[BagVersion], mode: AuditMode, slots: int
     total = sum(b.size for b in bags)
     share = total / slots if slots else total
     tasks = []
+    root = str(store.root)
     for b in sorted(bags, key=lambda b: (-b.size, b.path)):
         threads = 1
         if slots > 1 and mode == "full" and b.size >= share:
             threads = min(slots, MAX_THREADS_PER_BAG)
-        tasks.append(BagTask(b.path, str(store.root / b.path), mode, b.size, threads))
+        tasks.append(BagTask(b.path, os.path.join(root, b.path), mode, b.size, threads))
     return tasks
 
 
@@ -466,9 +481,20 @@ def check_bag(task: BagTask) -> BagCheck:
         return BagCheck(None, str(exc), time.perf_counter() - started)
     except Exception as exc:  # an engine bug must not take the other bags of the job down
         return BagCheck(None, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
+    problems = tuple(classify(result))
     # the sha512 manifest as verified, to compare with the digests the ledger recorded at ingest
     manifest = result.payload_digests.get("sha512") if result.valid else None
-    return BagCheck(result, None, time.perf_counter() - started, manifest=manifest)
+    ledger_problems: tuple[FileProblem, ...] | None = None
+    if manifest is not None and task.ingest_loaded:
+        ingest = parse_ingest(task.ingest)
+        if ingest and not problems:
+            ledger_problems = tuple(_compare_digests(manifest, ingest))
+        manifest = None  # compared here, or (no digests at ingest) the Payload-Oxum is compared
+    return BagCheck(
+        replace(result, files=[], payload_digests={}), None, time.perf_counter() - started,
+        manifest=manifest, problems=problems, warnings=tuple(_warnings(result.warnings)),
+        found_oxum=_found_oxum(result), ledger_problems=ledger_problems,
+    )
 
 
 def check_bags(job: tuple[BagTask, ...]) -> list[BagCheck]:
@@ -574,10 +600,14 @@ def judge(
     audit.files_checked = result.files_checked
     audit.bytes_hashed = result.bytes_hashed
     audit.algorithms = list(result.algorithms)
-    audit.problems = classify(result)
-    audit.warnings = _warnings(result.warnings)
+    audit.problems = list(check.problems) if check.problems is not None else classify(result)
+    audit.warnings = list(check.warnings) if check.problems is not None else _warnings(result.warnings)
     if not audit.problems:
-        audit.problems.extend(_against_ledger(bag, result, check.manifest, ingest))
+        if check.ledger_problems is not None:
+            audit.problems.extend(check.ledger_problems)
+        else:
+            found = check.found_oxum if check.found_oxum is not None else _found_oxum(result)
+            audit.problems.extend(_against_ledger(bag, found, check.manifest, ingest))
     if not result.valid and not audit.problems:
         audit.problems.append(FileProblem("invalid", "the verify engine did not confirm the bag"))
     if audit.problems:
@@ -587,28 +617,36 @@ def judge(
     return audit
 
 
+def _compare_digests(manifest: dict[str, str], ingest: dict[str, str]) -> list[FileProblem]:
+    """Every payload file whose sha512 now differs from the one recorded at ingest."""
+    problems: list[FileProblem] = []
+    if manifest == ingest:
+        return problems
+    for path in sorted(set(manifest) | set(ingest)):
+        then, now = ingest.get(path), manifest.get(path)
+        if then == now:
+            continue
+        if then is None:
+            message = f"{path} is in {MANIFEST} but was not in the bag when it was ingested"
+        elif now is None:
+            message = f"{path} was in the bag when it was ingested but is no longer in {MANIFEST}"
+        else:
+            message = (f"{path}: {MANIFEST} now lists sha512 {now}, but the ledger recorded"
+                       f" {then} at ingest; the file and its manifest were both changed")
+        problems.append(FileProblem("ledger-mismatch", message, path, "ledger-digest-mismatch",
+                                    "sha512", then, now))
+    return problems
+
+
 def _against_ledger(
-    bag: BagVersion, result: VerifyResult, manifest: dict[str, str] | None, ingest: dict[str, str] | None
+    bag: BagVersion, found: str, manifest: dict[str, str] | None, ingest: dict[str, str] | None
 ) -> list[FileProblem]:
     """A valid bag must still hold what was ingested: a bag whose files were changed and whose
-    manifests were regenerated (a "repair" by another tool) is consistent but not authentic."""
+    manifests were regenerated (a "repair" by another tool) is consistent but not authentic.
+    ``found`` is the payload's bytes.files as found on disk (compared when no digests are)."""
     problems: list[FileProblem] = []
     if manifest is not None and ingest:
-        for path in sorted(set(manifest) | set(ingest)):
-            then, now = ingest.get(path), manifest.get(path)
-            if then == now:
-                continue
-            if then is None:
-                message = f"{path} is in {MANIFEST} but was not in the bag when it was ingested"
-            elif now is None:
-                message = f"{path} was in the bag when it was ingested but is no longer in {MANIFEST}"
-            else:
-                message = (f"{path}: {MANIFEST} now lists sha512 {now}, but the ledger recorded"
-                           f" {then} at ingest; the file and its manifest were both changed")
-            problems.append(FileProblem("ledger-mismatch", message, path, "ledger-digest-mismatch",
-                                        "sha512", then, now))
-        return problems
-    found = _found_oxum(result)
+        return _compare_digests(manifest, ingest)
     if found != bag.payload_oxum:
         problems.append(FileProblem(
             "ledger-mismatch",
@@ -627,10 +665,30 @@ def ingest_digests(ledger: Ledger, bag_path: str) -> dict[str, str] | None:
         " ORDER BY seq LIMIT 1",
         (bag_path,),
     ).fetchone()
-    if row is None:
+    return None if row is None else parse_ingest(row[0])
+
+
+def ingest_data(ledger: Ledger, bag_paths: list[str]) -> dict[str, str]:
+    """The raw data of each bag's first successful ``mes`` event, in one query for many bags."""
+    found: dict[str, str] = {}
+    for start in range(0, len(bag_paths), 500):  # well under SQLite's host-parameter limit
+        chunk = bag_paths[start:start + 500]
+        rows = ledger.connection.execute(
+            "SELECT bag, data FROM events WHERE type = 'mes' AND outcome = 'suc' AND data IS NOT NULL"
+            f" AND bag IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+            chunk,
+        )
+        for bag, data in rows:
+            found.setdefault(bag, data)
+    return found
+
+
+def parse_ingest(raw: str | None) -> dict[str, str] | None:
+    """The sha512 digests in a ``mes`` event's data (JSON text); None if it holds none."""
+    if raw is None:
         return None
     try:
-        data = json.loads(row[0])
+        data = json.loads(raw)
     except ValueError:
         return None
     digests = data.get("sha512") if isinstance(data, dict) else None
@@ -783,7 +841,15 @@ def run_audit(
             take(unknown_audit(rel, store.root, mode, plan.history.get(rel, _History())))
         writer.flush()
         jobs = make_jobs(make_tasks(store, plan.due, mode, runner.slots), runner.slots)
-        for job, checks in runner.map_unordered(check_bags, jobs):
+
+        def with_ingest(jobs: list[tuple[BagTask, ...]]) -> Iterator[tuple[BagTask, ...]]:
+            """Each job with its bags' ingest digests, looked up in one query as it is sent."""
+            for job in jobs:
+                raw = ingest_data(store.ledger, [t.bag for t in job])
+                yield tuple(BagTask(t.bag, t.path, t.mode, t.size, t.threads, raw.get(t.bag), True)
+                            for t in job)
+
+        for job, checks in runner.map_unordered(check_bags, with_ingest(jobs)):
             answers: list[BagCheck | JobFailed[Any]] = (
                 [checks] * len(job) if isinstance(checks, JobFailed) else list(checks)
             )

@@ -10,6 +10,7 @@ cannot trap the reader.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -49,6 +50,7 @@ HASHLIB_NAMES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def digest_size(algorithm: str) -> int | None:
     """Hex length of a digest in ``algorithm`` (a normalised name), None if unsupported."""
     name = HASHLIB_NAMES.get(algorithm)
