@@ -60,7 +60,7 @@ def _check_consistent(store_path: Path) -> set[str]:
         for bag in bags:
             assert_bagit_valid(store_path / bag.path)
             kinds = [e.type for e in store.ledger.events(bag=bag.path)]
-            assert "ing" in kinds, bag.path
+            assert sorted(kinds) == ["ing", "mes", "val"], (bag.path, kinds)
         ids = [b.identifier for b in bags]
         assert len(ids) == len(set(ids)), "a record was stored twice"
     assert not any((store_path / TMP_DIR).iterdir())

@@ -280,3 +280,29 @@ def test_opening_a_store_being_written_neither_waits_nor_clears_its_work(store_p
         assert in_progress.exists()
     with Store.open(store_path):
         assert not in_progress.exists()  # the next idle open clears it
+
+
+def test_a_crash_after_the_rename_keeps_every_event_of_the_bag(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between the rename and the final commit: the next open records the bag whole."""
+    import stook.store as store_module
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt  # stands for SIGKILL: nothing after this point runs
+
+    capture = Event("cap", "suc", detail="harvested from http://127.0.0.1/oai")
+    request = BagRequest({"identifier": "oai:x:9", "title": "t"}, events=[capture])
+    with Store.open(store_path, create=True) as store:
+        monkeypatch.setattr(store_module, "fsync_dirs", crash)
+        with pytest.raises(KeyboardInterrupt):
+            store.add(request)
+        assert store.ledger.bags() == [] and len(store.ledger.pending()) == 1
+    monkeypatch.undo()
+    with Store.open(store_path) as store:
+        assert [b.version for b in store.ledger.bags()] == [1]
+        events = list(store.ledger.events(identifier="oai:x:9"))
+        assert [e.type for e in events] == ["cap", "val", "mes", "ing"]
+        assert events[0].uuid == capture.uuid and events[0].version == 1
+        assert events[-1].detail.endswith("completed after an interruption")
+        assert store.ledger.pending() == []

@@ -112,6 +112,12 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE harvest_state ADD COLUMN run_response_date TEXT;
         """,
     ),
+    (
+        4,
+        """
+        ALTER TABLE bags ADD COLUMN pending_events TEXT;
+        """,
+    ),
 ]
 
 
@@ -299,10 +305,14 @@ class Ledger:
 
     # -- bags ---------------------------------------------------------------------
 
-    def insert_bag(self, conn: sqlite3.Connection, bag: BagVersion) -> None:
+    def insert_bag(
+        self, conn: sqlite3.Connection, bag: BagVersion, pending_events: Sequence[Event] = ()
+    ) -> None:
+        """Add a bag version; a pending one keeps the events to record once it is stored,
+        so a crash between its rename and its final commit loses none of them."""
         conn.execute(
             "INSERT INTO bags (identifier, id_key, version, name, path, fingerprint, payload_oxum,"
-            " size, title, groups, created, state) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " size, title, groups, created, state, pending_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 bag.identifier,
                 bag.id_key,
@@ -316,12 +326,24 @@ class Ledger:
                 json.dumps(list(bag.groups), ensure_ascii=False),
                 bag.created,
                 bag.state,
+                json.dumps([_event_data(e) for e in pending_events], ensure_ascii=False)
+                if pending_events
+                else None,
             ),
         )
 
     def mark_stored(self, conn: sqlite3.Connection, path: str, created: str) -> None:
         """Make a pending version visible; ``created`` is that moment (OAI datestamps use it)."""
-        conn.execute("UPDATE bags SET state='stored', created=? WHERE path=?", (created, path))
+        conn.execute(
+            "UPDATE bags SET state='stored', created=?, pending_events=NULL WHERE path=?", (created, path)
+        )
+
+    def pending_events(self, path: str) -> list[Event]:
+        """The events a pending version is to be recorded with (empty if none were kept)."""
+        row = self._conn.execute("SELECT pending_events FROM bags WHERE path=?", (path,)).fetchone()
+        if row is None or not row[0]:
+            return []
+        return [Event(**data) for data in json.loads(row[0])]
 
     def forget_pending(self, conn: sqlite3.Connection, path: str) -> None:
         conn.execute("DELETE FROM bags WHERE path=? AND state='pending'", (path,))
@@ -410,6 +432,13 @@ class Ledger:
     def connection(self) -> sqlite3.Connection:
         """The raw connection, for modules that keep their own tables (harvest state)."""
         return self._conn
+
+
+def _event_data(event: Event) -> dict[str, Any]:
+    """An event's fields as stored while it waits for its bag (``Event(**data)`` rebuilds it)."""
+    data = asdict(event)
+    data.pop("seq")
+    return data
 
 
 def _statements(script: str) -> list[str]:

@@ -270,16 +270,21 @@ class Store:
         for bag in self.ledger.pending():
             final = self.root / bag.path
             if final.is_dir():
-                events = [
-                    Event(
-                        "ing",
-                        "suc",
-                        bag.identifier,
-                        bag.version,
-                        bag.path,
-                        detail=f"bag {bag.path} stored; ingest completed after an interruption",
-                    ),
-                ]
+                # The bag reached its place: record it with the events it was written with.
+                note = "; completed after an interruption"
+                kept = self.ledger.pending_events(bag.path)
+                events = [replace(e, detail=e.detail + note) if e.type == "ing" else e for e in kept]
+                if not any(e.type == "ing" for e in events):
+                    events.append(
+                        Event(
+                            "ing",
+                            "suc",
+                            bag.identifier,
+                            bag.version,
+                            bag.path,
+                            detail=f"bag {bag.path} stored{note}",
+                        )
+                    )
                 with self.ledger.transaction() as conn:
                     self.ledger.mark_stored(conn, bag.path, utc_now())
                     self.ledger.append_events(conn, events)
@@ -484,9 +489,13 @@ class Store:
         if not staged:
             return
         make_durable(self.root, [s.tmp for s in staged])
+        events: dict[str, list[Event]] = {}
+        for stage in staged:
+            own = _ingest_events(stage) if stage.ingest_events else []
+            events[stage.bag.path] = [*(_about(e, stage.bag) for e in stage.request.events), *own]
         with self.ledger.transaction() as conn:
             for stage in staged:
-                self.ledger.insert_bag(conn, stage.bag)
+                self.ledger.insert_bag(conn, stage.bag, pending_events=events[stage.bag.path])
         parents: list[Path] = []
         for stage in staged:
             final = self.root / stage.bag.path
@@ -500,9 +509,7 @@ class Store:
             stored_at = utc_now()  # taken under the write lock: visible from this instant
             for stage in staged:
                 self.ledger.mark_stored(conn, stage.bag.path, stored_at)
-                own = _ingest_events(stage) if stage.ingest_events else []
-                extra = [_about(event, stage.bag) for event in stage.request.events]
-                self.ledger.append_events(conn, [*extra, *own])
+                self.ledger.append_events(conn, events[stage.bag.path])
         for stage in staged:
             stage.bag = replace(stage.bag, state="stored", created=stored_at)
 
