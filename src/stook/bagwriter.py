@@ -77,6 +77,7 @@ def check_payload_path(path: str) -> None:
 
     ``%`` is refused too: RFC 8493 §2.1.3 has it percent-encoded in manifests, but
     bagit-python does not decode it, and every stook bag must validate there as well.
+    With ``%``, CR and LF refused, manifest lines carry paths exactly as they are.
     """
     parts = path.split("/")
     if (
@@ -96,10 +97,6 @@ def portable_file_name(name: str) -> str:
     cleaned = "".join("_" if ch in _UNPORTABLE or ch == "/" else ch for ch in name).strip(" .")
     return cleaned or "file"
 
-
-def encode_manifest_path(path: str) -> str:
-    """RFC 8493 §2.1.3: percent-encode CR, LF and % in manifest file names."""
-    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _write_new(path: Path, data: bytes) -> None:
@@ -235,7 +232,7 @@ def write_bag(
         }
         for alg in algorithms:
             lines = [
-                f"{digest}  {encode_manifest_path(path)}\n"
+                f"{digest}  {path}\n"
                 for path, digest in sorted(built.payload_digests[alg].items())
             ]
             tag_files[f"manifest-{alg}.txt"] = "".join(lines).encode("utf-8")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import mimetypes
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ class ManualBagOptions:
     files: Sequence[Path] = ()
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS
     source_organization: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def read_text_file(path: Path) -> bytes:

@@ -142,12 +142,12 @@ def _example(schema: dict[str, Any], root: dict[str, Any], indent: int) -> list[
     if kind == "array":
         item = _resolve(schema.get("items", {}), root)
         if item.get("type") == "object":
-            lines = _object_lines(item, root, indent + 2, commented=False)
+            lines = _object_lines(item, root, indent + 2)
             first = lines[0].lstrip() if lines else "{}"
             return [f"{pad}- {first}"] + lines[1:]
         return [f"{pad}- {_scalar(item)}"]
     if kind == "object":
-        return _object_lines(schema, root, indent, commented=False)
+        return _object_lines(schema, root, indent)
     return [f"{pad}{_scalar(schema)}"]
 
 
@@ -163,7 +163,7 @@ def _scalar(schema: dict[str, Any]) -> str:
     return '""'
 
 
-def _object_lines(schema: dict[str, Any], root: dict[str, Any], indent: int, *, commented: bool) -> list[str]:
+def _object_lines(schema: dict[str, Any], root: dict[str, Any], indent: int) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
     for name, sub in schema.get("properties", {}).items():
@@ -202,7 +202,7 @@ def record_template() -> str:
         if name in required:
             out.append(f"{name}: {json.dumps(_PLACEHOLDERS.get(name, 'CHANGE-ME'))}")
         else:
-            body = _object_lines({"properties": {name: sub}}, schema, 0, commented=True)
+            body = _object_lines({"properties": {name: sub}}, schema, 0)
             out.extend("# " + line for line in body)
         out.append("")
     return "\n".join(out)

@@ -167,7 +167,6 @@ class Store:
     def __init__(self, root: Path, ledger: Ledger) -> None:
         self.root = root
         self.ledger = ledger
-        self._lock_fd: int | None = None
         self._lock_depth = 0
 
     # -- opening ------------------------------------------------------------------
@@ -249,13 +248,11 @@ class Store:
                         path=self.root,
                     ) from exc
                 time.sleep(0.05)
-        self._lock_fd = fd
         self._lock_depth = 1
         try:
             yield
         finally:
             self._lock_depth = 0
-            self._lock_fd = None
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 

@@ -6,7 +6,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -87,9 +87,6 @@ def show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-T = TypeVar("T")
-
-
 @contextmanager
 def progress(total: int | None, desc: str, unit: str = "item") -> Iterator[Callable[[int], None]]:
     """Yield an ``advance(n)`` function backed by tqdm on a terminal, a no-op otherwise."""
@@ -108,13 +105,6 @@ def progress(total: int | None, desc: str, unit: str = "item") -> Iterator[Calla
             bar.update(n)
 
         yield advance
-
-
-def iter_with_progress(items: Iterable[T], total: int | None, desc: str, unit: str) -> Iterator[T]:
-    with progress(total, desc, unit) as advance:
-        for item in items:
-            yield item
-            advance(1)
 
 
 # Each command module registers its commands on ``main`` when imported.
