@@ -19,13 +19,14 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import bagit
+from workdirs import workdir
 
 from stook.audit import AuditOptions, run_audit
 from stook.bagwriter import PayloadItem
@@ -139,7 +140,7 @@ def run(
     """Build both stores, time stook audit, bagit-python and raw sha512; return the numbers."""
     workers = workers or os.cpu_count() or 1
     out: dict[str, Any] = {"workers": workers}
-    with tempfile.TemporaryDirectory(prefix="stook-bench-audit-") as tmp:
+    with nullcontext(str(workdir("audit-"))) as tmp:
         base = Path(tmp)
         small = build_small(base / "small", n_bags)
         audit_s, result = _audit(base / "small", workers)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from support.servers import pyoai_subprocess  # noqa: E402
+from workdirs import workdir  # noqa: E402
 
 BATCH = 100
 SCRIPT_RECORDS = 1_000
@@ -124,7 +125,7 @@ def peak_rss(records: int, work: Path) -> dict[str, Any]:
 
 def run(records: int = 10_000, big: bool = False) -> dict[str, Any]:
     """Throughput at ``records``; peak RSS at 10,000 (and 100,000 when ``big``)."""
-    with tempfile.TemporaryDirectory(prefix="stook-bench-harvest-") as tmp:
+    with nullcontext(str(workdir("harvest-"))) as tmp:
         work = Path(tmp)
         with pyoai_subprocess(records, batch=BATCH) as url:
             sickle_s, sickle_n = bench_sickle(url)

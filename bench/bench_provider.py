@@ -10,9 +10,8 @@ cached; bag versions never change).
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import requests
 from lxml import etree
 from support.servers import pyoai_subprocess, url_subprocess
 from support.synthetic import SyntheticRecord, make_records
+from workdirs import workdir
 
 from stook.store import BagRequest, Store
 
@@ -77,7 +77,7 @@ def _harvest(url: str) -> tuple[int, float]:
 
 
 def run(records: int = 3000) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="stook-bench-provider-") as tmp:
+    with nullcontext(str(workdir("provider-"))) as tmp:
         store = Path(tmp) / "store"
         t = time.perf_counter()
         _build_store(store, records)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLE_DIR
@@ -105,3 +107,25 @@ def test_example_record_holds_every_fact_of_the_document_page() -> None:
     assert urls == ["https://digitalarchive.umd.edu/document/115179"]
     text = (EXAMPLE_DIR / "text.txt").read_text("utf-8")
     assert text.startswith("From S.M. Kudryavtsev's Diary") and "(S. Kudryavtsev)" in text
+
+
+def test_canonical_json_is_byte_for_byte_the_json_module_indented(example_record: Path) -> None:
+    from collections import OrderedDict
+
+    record = read_record_file(example_record)
+    odd: dict[str, Any] = {
+        "identifier": "x",
+        "title": "Ünïcode \u2028 \"quotes\" \\ back\nslash\t\x01 \U0001f600",
+        "empty": {},
+        "nothing": [],
+        "numbers": [0, -1, 1.5, 1e100, 2.0, True, False, None, 10**30],
+        "nested": [{"b": [{}], "a": ([1, "two"], OrderedDict([("z", 1), ("y", 2)]))}],
+        "extensions": {"wilson:collection": ["a", {"deep": {"deeper": ["x"]}}]},
+    }
+    for value in (record, odd):
+        expected = json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+        assert canonical_json(value) == expected.encode("utf-8")
+    mixed_keys = {"a": {2: "two", 1: "one"}}  # non-string keys: the json module decides
+    assert canonical_json(mixed_keys) == (
+        json.dumps(mixed_keys, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    ).encode()

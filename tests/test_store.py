@@ -221,12 +221,12 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(store_path: P
 
 
 def test_unchanged_records_write_no_files(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import stook.store as store_module
+    import stook.bagbuild as build_module
 
     with Store.open(store_path, create=True) as store:
         store.add_many([_request(f"id-{i}") for i in range(5)])
         calls: list[object] = []
-        monkeypatch.setattr(store_module, "write_bag", lambda *a, **k: calls.append(a))
+        monkeypatch.setattr(build_module, "write_bag", lambda *a, **k: calls.append(a))
         results = store.add_many([_request(f"id-{i}") for i in range(5)])
     assert [r.status for r in results] == ["unchanged"] * 5
     assert calls == []
@@ -244,15 +244,54 @@ def test_parallel_batch_equals_serial_batch(tmp_path: Path) -> None:
     assert outputs[0] == outputs[1]
 
 
+def test_a_parallel_batch_with_one_invalid_record_adds_nothing(store_path: Path) -> None:
+    requests = [_request(f"oai:p:{i}") for i in range(20)]
+    requests[13].record["dates"] = [{"type": "created", "value": "1961-13-01"}]
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(RecordInvalid, match="'oai:p:13': record is invalid") as raised:
+            store.add_many(requests, workers=2)
+        assert [p.location for p in raised.value.problems] == ["$.dates[0].value"]
+        assert store.ledger.bags() == []
+        assert list(store.ledger.events()) == []
+    assert not any((store_path / TMP_DIR).iterdir())
+    assert sorted(p.name for p in store_path.iterdir()) == sorted(
+        p.name for p in store_path.iterdir() if p.name.startswith(("stook-ledger", "."))
+    )
+
+
+def test_a_parallel_batch_with_an_unreadable_file_adds_nothing(store_path: Path, tmp_path: Path) -> None:
+    requests = [_request(f"oai:u:{i}") for i in range(12)]
+    missing = tmp_path / "gone.pdf"
+    requests[5] = BagRequest(requests[5].record, payload=[PayloadItem("files/gone.pdf", source=missing)])
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(ContentError, match="gone.pdf: file not found"):
+            store.add_many(requests, workers=2)
+        assert store.ledger.bags() == []
+    assert not any((store_path / TMP_DIR).iterdir())
+
+
+def test_a_record_twice_in_a_parallel_batch_makes_versions_in_order(store_path: Path) -> None:
+    requests = [_request(f"oai:d:{i}") for i in range(10)]
+    requests.append(_request("oai:d:3", "a changed text"))  # a new version of a record above
+    requests.append(_request("oai:d:3", "a changed text"))  # and the same again: unchanged
+    with Store.open(store_path, create=True) as store:
+        results = store.add_many(requests, workers=2)
+        assert [r.status for r in results[-3:]] == ["new", "changed", "unchanged"]
+        assert [b.version for b in store.versions("oai:d:3")] == [1, 2]
+        assert results[-1].bag.path == results[-2].bag.path
+        for result in results:
+            assert_bagit_valid(result.path)
+
+
 def test_a_file_changing_while_bagged_is_refused(
     store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The manifest must describe the bytes written, not the bytes seen when planning."""
-    import stook.store as store_module
+    import stook.bagbuild as build_module
 
     source = tmp_path / "scan.bin"
     source.write_bytes(b"first")
-    real_write_bag = store_module.write_bag
+    real_write_bag = build_module.write_bag
 
     def write_after_change(*args: object, **kwargs: object) -> object:
         source.write_bytes(b"second")
@@ -261,11 +300,14 @@ def test_a_file_changing_while_bagged_is_refused(
     request = BagRequest(
         {"identifier": "x", "title": "t"}, payload=[PayloadItem("files/scan.bin", source=source)]
     )
-    monkeypatch.setattr(store_module, "write_bag", write_after_change)
     with Store.open(store_path, create=True) as store:
+        source.write_bytes(b"zero")
+        store.add(request)  # a first version is fingerprinted from what was written
+        source.write_bytes(b"first")
+        monkeypatch.setattr(build_module, "write_bag", write_after_change)
         with pytest.raises(ContentError, match="changed while it was being bagged"):
-            store.add(request)
-        assert store.ledger.bags() == []
+            store.add(request)  # compared with v1 as "first", written as "second"
+        assert [b.version for b in store.ledger.bags()] == [1]
     assert not any((store_path / TMP_DIR).iterdir())
 
 
@@ -306,3 +348,33 @@ def test_a_crash_after_the_rename_keeps_every_event_of_the_bag(
         assert events[0].uuid == capture.uuid and events[0].version == 1
         assert events[-1].detail.endswith("completed after an interruption")
         assert store.ledger.pending() == []
+
+
+def test_batches_are_built_while_the_one_before_is_committed(tmp_path: Path) -> None:
+    batches = [[_request(f"oai:b:{b}-{i}", f"text {b} {i}") for i in range(10)] for b in range(4)]
+    batches[2].append(_request("oai:b:1-3", "a new text"))  # a record of the batch before
+    with Store.open(tmp_path / "one", create=True) as store:
+        expected = [store.add_many(batch, workers=1) for batch in batches]
+    with Store.open(tmp_path / "piped", create=True) as store:
+        got = list(store.add_batches(batches, workers=2))
+        assert store.versions("oai:b:1-3")[-1].version == 2
+    assert [[(r.status, r.bag.path, r.bag.fingerprint) for r in batch] for batch in got] == [
+        [(r.status, r.bag.path, r.bag.fingerprint) for r in batch] for batch in expected
+    ]
+    for batch in got:
+        for result in batch:
+            assert_bagit_valid(result.path)
+
+
+def test_a_failing_batch_keeps_the_batches_before_it_and_nothing_after(store_path: Path) -> None:
+    batches = [[_request(f"oai:f:{b}-{i}") for i in range(10)] for b in range(4)]
+    batches[2][4].record["language"] = "not a list"
+    landed: list[list[str]] = []
+    with Store.open(store_path, create=True) as store:
+        with pytest.raises(RecordInvalid, match="'oai:f:2-4'"):
+            for results in store.add_batches(batches, workers=2):
+                landed.append([r.status for r in results])
+        assert landed == [["new"] * 10, ["new"] * 10]
+        assert len(store.ledger.bags()) == 20
+        assert {b.identifier.split("-")[0] for b in store.ledger.bags()} == {"oai:f:0", "oai:f:1"}
+    assert not any((store_path / TMP_DIR).iterdir())

@@ -24,6 +24,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -389,43 +390,54 @@ def _fix_history(ledger: Ledger, mode: AuditMode) -> dict[str, _History]:
     return history
 
 
-def find_unknown(root: Path, known: set[str]) -> list[str]:
-    """Bag directories under ``root`` (``<name>/<dir>``, or a bag at the top) the ledger never had."""
-    unknown: list[str] = []
+def scan_store(root: Path) -> set[str]:
+    """Bag directories on disk: ``<name>/<dir>`` for each version, or ``<name>`` for a bag at the top.
+
+    One listing per name directory: a store of N bags costs about N+1 listings
+    and no per-bag stat.
+    """
+    found: set[str] = set()
     try:
-        top = sorted(os.scandir(root), key=lambda e: e.name)
+        top = list(os.scandir(root))
     except OSError:
-        return unknown
+        return found
     for entry in top:
         if entry.name.startswith(".") or entry.name == QUARANTINE_DIR:
             continue
         if not entry.is_dir(follow_symlinks=False):
             continue
-        if os.path.lexists(os.path.join(entry.path, "bagit.txt")):
-            if entry.name not in known:
-                unknown.append(entry.name)
-            continue
         try:
-            subs = sorted(os.scandir(entry.path), key=lambda e: e.name)
+            subs = list(os.scandir(entry.path))
         except OSError:
-            unknown.append(entry.name)
+            found.add(entry.name)
             continue
-        for sub in subs:
-            if sub.is_dir(follow_symlinks=False):
-                rel = f"{entry.name}/{sub.name}"
-                if rel not in known:
-                    unknown.append(rel)
-    return unknown
+        if any(sub.name == "bagit.txt" for sub in subs):
+            found.add(entry.name)  # a bag dropped at the top of the store
+            continue
+        found.update(
+            f"{entry.name}/{sub.name}" for sub in subs if sub.is_dir(follow_symlinks=False)
+        )
+    return found
+
+
+def find_unknown(root: Path, known: set[str]) -> list[str]:
+    """Bag directories under ``root`` the ledger never had, sorted."""
+    return sorted(scan_store(root) - known)
 
 
 def plan_audit(store: Store, options: AuditOptions, *, now: datetime | None = None) -> AuditPlan:
     """Decide what a run checks: never-checked first, then the oldest check first."""
     ledger = store.ledger
-    history = _fix_history(ledger, options.mode)
-    bags = ledger.bags()
-    known = {row[0] for row in ledger.connection.execute("SELECT path FROM bags")}
-    unknown = find_unknown(store.root, known)
-    missing = [b for b in bags if not os.path.lexists(store.root / b.path)]
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # listing the store is disk work that overlaps the ledger queries
+        listed = background.submit(scan_store, store.root)
+        history = _fix_history(ledger, options.mode)
+        bags = ledger.bags()
+        known = {b.path for b in bags}
+        known.update(b.path for b in ledger.pending())
+        on_disk = listed.result()
+    unknown = sorted(on_disk - known)
+    missing = [b for b in bags if b.path not in on_disk and not os.path.lexists(store.root / b.path)]
     gone = {b.path for b in missing}
     present = [b for b in bags if b.path not in gone]
 
@@ -811,11 +823,15 @@ def run_audit(
     """
     started = time.monotonic()
     mode = options.mode
-    plan = plan_audit(store, options)
     own_executor = executor is None
-    runner = executor or open_executor(
-        workers=options.workers if plan.due else 1, scheduler=options.scheduler
-    )
+    runner = executor or open_executor(workers=options.workers, scheduler=options.scheduler)
+    try:
+        runner.start()  # workers start while the plan is made
+        plan = plan_audit(store, options)
+    except BaseException:
+        if own_executor:
+            runner.close()
+        raise
     result = AuditResult(
         store=str(store.root), mode=mode, executor=runner.describe(),
         started=_stamp(datetime.now(timezone.utc)),

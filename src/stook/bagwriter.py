@@ -99,9 +99,18 @@ def portable_file_name(name: str) -> str:
 
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    with open(path, "xb") as handle:
-        handle.write(data)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _write_new(path: str, data: bytes) -> None:
+    """Create ``path`` (never overwriting) with ``data``: plain os calls, no buffered file object."""
+    fd = os.open(path, _NEW_FILE, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 class _Hashers:
@@ -132,7 +141,7 @@ def open_source(source: Path, what: str = "file") -> Iterator[BinaryIO]:
         yield handle
 
 
-def _copy_hashing(source: Path, target: Path, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
+def _copy_hashing(source: Path, target: str, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
     hashers = _Hashers(algorithms)
     size = 0
     with open_source(source) as src, open(target, "xb") as dst:
@@ -195,16 +204,18 @@ def write_bag(
         seen.add(folded)
     built = BuiltBag(directory=directory)
     built.payload_digests = {alg: {} for alg in algorithms}
+    root = os.fspath(directory)
     try:
-        directory.mkdir(parents=False, exist_ok=False)
-        data_dir = directory / "data"
-        data_dir.mkdir()
-        made_dirs: set[Path] = {data_dir}
+        os.mkdir(root)
+        data_dir = root + "/data"
+        os.mkdir(data_dir)
+        made_dirs: set[str] = {data_dir}
         for item in sorted(payload, key=lambda p: p.path):
-            target = data_dir.joinpath(*item.path.split("/"))
-            if target.parent not in made_dirs:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made_dirs.add(target.parent)
+            target = data_dir + "/" + item.path
+            parent = target.rsplit("/", 1)[0]
+            if parent not in made_dirs:
+                os.makedirs(parent, exist_ok=True)
+                made_dirs.add(parent)
             if item.data is not None:
                 hashers = _Hashers(algorithms)
                 hashers.update(item.data)
@@ -238,14 +249,14 @@ def write_bag(
             tag_files[f"manifest-{alg}.txt"] = "".join(lines).encode("utf-8")
         built.tag_digests = {alg: {} for alg in algorithms}
         for name, content in tag_files.items():
-            _write_new(directory / name, content)
+            _write_new(f"{root}/{name}", content)
             for alg in algorithms:
                 built.tag_digests[alg][name] = hashlib.new(alg, content).hexdigest()
         tag_bytes = sum(len(c) for c in tag_files.values())
         for alg in algorithms:
             lines = [f"{d}  {n}\n" for n, d in sorted(built.tag_digests[alg].items())]
             content = "".join(lines).encode("utf-8")
-            _write_new(directory / f"tagmanifest-{alg}.txt", content)
+            _write_new(f"{root}/tagmanifest-{alg}.txt", content)
             tag_bytes += len(content)
         built.total_bytes = built.payload_bytes + tag_bytes
     except OSError as exc:

@@ -51,6 +51,9 @@ class Executor(ABC):
     def close(self) -> None:  # noqa: B027 - nothing to release by default
         """Release workers or connections; pending jobs are cancelled."""
 
+    def start(self) -> None:  # noqa: B027 - nothing to start by default
+        """Get workers going now, so their start overlaps the caller's own preparations."""
+
     def describe(self) -> str:
         return type(self).__name__
 
@@ -78,6 +81,10 @@ class InlineExecutor(Executor):
 
     def describe(self) -> str:
         return "inline (1 worker)"
+
+
+def _nothing() -> None:
+    return None
 
 
 def _ignore_sigint() -> None:
@@ -118,6 +125,10 @@ class ProcessExecutor(Executor):
         finally:
             for future in running:
                 future.cancel()
+
+    def start(self) -> None:
+        # The pool forks every worker at its first submission.
+        self._pool.submit(_nothing)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from stook.errors import UsageError
 
@@ -27,6 +28,8 @@ def identifier_key(identifier: str) -> str:
     """The form identifiers are compared in: NFC, exactly as typed otherwise."""
     if not isinstance(identifier, str) or not identifier.strip():
         raise UsageError("a record identifier must be a non-empty string")
+    if identifier.isascii() and identifier.isprintable():
+        return identifier  # the usual case: no control characters, already NFC
     if any(unicodedata.category(ch) == "Cc" for ch in identifier):
         raise UsageError(
             f"identifier {identifier!r} contains control characters (such as NUL); "
@@ -43,6 +46,7 @@ def slug(identifier: str) -> str:
     return text or "record"
 
 
+@lru_cache(maxsize=65536)
 def bag_name(identifier: str) -> str:
     """The directory name of every version of ``identifier`` in a store."""
     key = identifier_key(identifier)

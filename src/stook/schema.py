@@ -7,11 +7,8 @@ error, each with its JSON path, the offending value and what was expected.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import threading
-from collections import OrderedDict
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
@@ -22,6 +19,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from stook.errors import Problem
+from stook.precheck import Check, compile_check
 
 SCHEMA_RESOURCE = "record.schema.json"
 
@@ -36,9 +34,6 @@ def record_schema() -> dict[str, Any]:
 
 def schema_id() -> str:
     return str(record_schema()["$id"])
-
-
-_PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 
 
 _PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
@@ -157,31 +152,22 @@ def _flatten(error: ValidationError) -> list[ValidationError]:
 def validate_record(record: Any) -> list[Problem]:
     """Every schema error of ``record`` (empty list when valid), in document order.
 
-    The result depends only on the record's content, so it is remembered by the
-    SHA-256 of the record's JSON: a record checked when it is read and again by the
-    store before it is bagged costs one validation (about 1.6 ms for the example).
+    A record the compiled check accepts is valid without asking jsonschema (tens of
+    microseconds instead of ~1.6 ms); anything else gets jsonschema's full report.
     """
-    try:
-        text = json.dumps(record, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):  # not JSON data at all: report it as it is
-        return _validate(record)
-    key = hashlib.sha256(text.encode("utf-8")).digest()
-    with _CACHE_LOCK:
-        known = _RESULTS.get(key)
-        if known is not None:
-            _RESULTS.move_to_end(key)
-            return list(known)
-    problems = _validate(record)
-    with _CACHE_LOCK:
-        _RESULTS[key] = tuple(problems)
-        if len(_RESULTS) > _CACHE_SIZE:
-            _RESULTS.popitem(last=False)
-    return problems
+    check = record_check()
+    if check is not None and check(record):
+        return []
+    return _validate(record)
 
 
-_CACHE_SIZE = 4096
-_RESULTS: OrderedDict[bytes, tuple[Problem, ...]] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+@lru_cache(maxsize=1)
+def record_check() -> Check | None:
+    """The schema (refs inlined) compiled to a yes/no check; None if it cannot be."""
+    validator = record_validator()
+    if validator.format_checker is None:
+        return None
+    return compile_check(validator.schema, validator.format_checker)
 
 
 def _validate(record: Any) -> list[Problem]:

@@ -15,39 +15,47 @@ events. Opening a store finishes or forgets pending versions left by a crash.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from stook.bagbuild import RECORD_FILE as RECORD_FILE
+from stook.bagbuild import (
+    BuildJob,
+    BuildOutcome,
+    fingerprint_of,
+    record_groups,
+    stable_record_bytes,
+    start_workers,
+    submit_builds,
+)
 from stook.bagwriter import (
     DEFAULT_ALGORITHMS,
     BuiltBag,
     PayloadItem,
     check_algorithms,
-    payload_sha512,
     remove_tree,
-    write_bag,
 )
 from stook.durable import fsync_dirs, make_durable
-from stook.errors import ContentError, StoreError, UsageError
+from stook.errors import RecordInvalid, StoreError, UsageError
 from stook.ledger import LEDGER_FILE, BagVersion, Event, Ledger, utc_now
 from stook.names import bag_label, bag_name, identifier_key, version_dir
-from stook.record import canonical_json, ensure_valid
+from stook.record import ensure_valid
 from stook.schema import schema_id
 
 TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"
 QUARANTINE_DIR = "quarantine"
-RECORD_FILE = "record.json"
+PARALLEL_BATCH = 8  # records in a batch before building is worth worker processes
 IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store", LOCK_FILE, TMP_DIR}  # no bags, no history
 
 AddStatus = Literal["new", "changed", "unchanged"]
@@ -106,59 +114,75 @@ class AddResult:
 class _Staged:
     request: BagRequest
     bag: BagVersion
-    tmp: Path
+    tmp: Path  # the bag directory as built
     built: BuiltBag
     ingest_events: bool = True
-    record_bytes: bytes = b""
-    stable_bytes: bytes = b""
-
-
-def stable_record_bytes(record: dict[str, Any], record_bytes: bytes | None = None) -> bytes:
-    """The record's canonical JSON without its retrieval time, which alone is no change.
-
-    ``record_bytes`` (the record's canonical JSON) is reused when there is no retrieval time.
-    """
-    source = record.get("record_source")
-    if isinstance(source, dict) and "retrieved_at" in source:
-        stable = dict(record)  # shallow: only serialized, never changed
-        stable["record_source"] = {k: v for k, v in source.items() if k != "retrieved_at"}
-        return canonical_json(stable)
-    return record_bytes if record_bytes is not None else canonical_json(record)
+    # A first version is built as ``.tmp/<name>.<random>/v1``; that directory is then
+    # renamed to ``<name>``: no directory to make at commit time.
+    moves_name_dir: bool = False
 
 
 def fingerprint(
     record: dict[str, Any], payload_sha512: dict[str, str], *, record_bytes: bytes | None = None
 ) -> str:
     """What makes two versions the same: the record without its retrieval time, and the files."""
-    return _fingerprint(stable_record_bytes(record, record_bytes), payload_sha512)
+    return fingerprint_of(stable_record_bytes(record, record_bytes), payload_sha512)
 
 
-def _fingerprint(stable_bytes: bytes, payload_sha512: dict[str, str]) -> str:
-    digest = hashlib.sha256(stable_bytes)
-    for path, value in sorted(payload_sha512.items()):
-        if path != "data/" + RECORD_FILE:
-            digest.update(f"\n{path}\0{value}".encode())
-    return digest.hexdigest()
+@dataclass
+class _Flight:
+    """A batch whose records are being checked and built, not yet committed."""
+
+    segment: list[BagRequest]
+    jobs: list[BuildJob]
+    bases: list[BagVersion | None]
+    outcomes: Callable[[], list[BuildOutcome]]
+    building: list[Path]  # its temporary bags, to remove if it never lands
+    landed: bool = False
 
 
-def bag_info_fields(
-    record: dict[str, Any], label: str, source_organization: str | None
-) -> list[tuple[str, str]]:
-    """bag-info.txt fields that mirror the record."""
-    fields: list[tuple[str, str]] = []
-    if source_organization:
-        fields.append(("Source-Organization", source_organization))
-    fields.append(("External-Identifier", record["identifier"]))
-    fields.append(("Internal-Sender-Identifier", label))
-    fields.append(("Internal-Sender-Description", record["title"]))
-    for group in record_groups(record):
-        fields.append(("Bag-Group-Identifier", group))
-    return fields
+def _discard(flight: _Flight) -> None:
+    """Wait until no worker writes for ``flight``, then remove what it built."""
+    if flight.landed:
+        return
+    with contextlib.suppress(Exception):
+        flight.outcomes()
+    for tmp in flight.building:
+        remove_tree(tmp)
 
 
-def record_groups(record: dict[str, Any]) -> list[str]:
-    source = record.get("record_source") or {}
-    return [s for s in source.get("set_specs") or [] if isinstance(s, str) and s]
+def _prechecked(requests: Iterable[BagRequest]) -> list[BagRequest]:
+    """The requests as a list, each with an identifier to look versions up by and known algorithms."""
+    checked = list(requests)
+    for request in checked:
+        identifier = request.record.get("identifier") if isinstance(request.record, dict) else None
+        if not isinstance(identifier, str):  # no key to look versions up by: report it now
+            ensure_valid(request.record, source=f"record {identifier!r}")
+        check_algorithms(request.algorithms)
+    return checked
+
+
+def _result(item: AddResult | _Staged, root: Path) -> AddResult:
+    if isinstance(item, AddResult):
+        return item
+    status: AddStatus = "new" if item.bag.version == 1 else "changed"
+    return AddResult(status, item.bag, root / item.bag.path)
+
+
+def _segments(requests: list[BagRequest]) -> Iterator[list[BagRequest]]:
+    """Runs of requests in which no record appears twice; a repeat starts the next run,
+    so it is compared with the version the run before it staged."""
+    segment: list[BagRequest] = []
+    keys: set[str] = set()
+    for request in requests:
+        key = identifier_key(request.record["identifier"])
+        if key in keys:
+            yield segment
+            segment, keys = [], set()
+        segment.append(request)
+        keys.add(key)
+    if segment:
+        yield segment
 
 
 class Store:
@@ -168,6 +192,7 @@ class Store:
         self.root = root
         self.ledger = ledger
         self._lock_depth = 0
+        self._pool: tuple[ProcessPoolExecutor, int] | None = None
 
     # -- opening ------------------------------------------------------------------
 
@@ -213,6 +238,7 @@ class Store:
             return []
 
     def close(self) -> None:
+        self.close_workers()
         self.ledger.close()
 
     def __enter__(self) -> Store:
@@ -343,103 +369,194 @@ class Store:
     def add_many(self, requests: Iterable[BagRequest], *, workers: int | None = None) -> list[AddResult]:
         """Store a batch of record versions with one sync and two ledger transactions.
 
-        Each record's fingerprint is computed before anything is written, so unchanged
-        records cost no file writes. The changed ones are built in parallel threads
-        (file creation is kernel work that releases the GIL), made durable together,
-        then committed. If any record is invalid or any payload unreadable, nothing is
-        added.
+        Each record is validated and fingerprinted before anything is written, so
+        unchanged records cost no file writes. Records are checked and built by
+        ``workers`` processes (default: one per core when the batch has several
+        records); the versions are then made durable together and committed here.
+        If any record is invalid or any payload unreadable, nothing is added.
         """
-        requests = list(requests)
-        for request in requests:
-            ensure_valid(request.record, source=f"record {request.record.get('identifier')!r}")
-            check_algorithms(request.algorithms)
+        requests = _prechecked(requests)
+        pool = self._build_pool(len(requests), workers)
         with self.writing():
-            plans: list[_Staged] = []
+            staged: list[_Staged] = []
             outcome: list[AddResult | _Staged] = []
-            in_batch: dict[str, _Staged] = {}
+            building: list[Path] = []  # every temporary bag of this batch, built or not
             try:
-                for request in requests:
-                    planned = self._plan(request, in_batch)
-                    outcome.append(planned)
-                    if isinstance(planned, _Staged):
-                        plans.append(planned)
-                        in_batch[planned.bag.id_key] = planned
-                self._build(plans, workers)
-                self._commit(plans)
+                for segment in _segments(requests):
+                    outcome.extend(self._build_segment(segment, staged, building, pool))
+                self._commit(staged)
             except BaseException:
-                for plan in plans:
-                    remove_tree(plan.tmp)
+                for tmp in building:
+                    remove_tree(tmp)
                 raise
-        results: list[AddResult] = []
-        for item in outcome:
-            if isinstance(item, _Staged):
-                status: AddStatus = "new" if item.bag.version == 1 else "changed"
-                results.append(AddResult(status, item.bag, self.root / item.bag.path))
+        return [_result(item, self.root) for item in outcome]
+
+    def _build_pool(self, count: int, workers: int | None) -> tuple[ProcessPoolExecutor, int] | None:
+        """The build workers for a batch of ``count`` records, started before the lock is
+        taken (so they never hold the lock's file), or None to build here."""
+        wanted = workers if workers is not None else (os.cpu_count() or 1)
+        if wanted <= 1 or count < PARALLEL_BATCH:
+            return None
+        if self._pool is None or self._pool[1] != wanted:
+            self.close_workers()
+            self._pool = (start_workers(wanted), wanted)
+        return self._pool
+
+    def close_workers(self) -> None:
+        if self._pool is not None:
+            self._pool[0].shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _build_segment(
+        self,
+        segment: list[BagRequest],
+        staged: list[_Staged],
+        building: list[Path],
+        pool: tuple[ProcessPoolExecutor, int] | None,
+    ) -> list[AddResult | _Staged]:
+        """Build the changed records of a segment (no identifier twice) into ``.tmp``."""
+        return self._take(self._launch(segment, staged, building, pool), staged)
+
+    def _launch(
+        self,
+        segment: list[BagRequest],
+        staged: list[_Staged],
+        building: list[Path],
+        pool: tuple[ProcessPoolExecutor, int] | None,
+    ) -> _Flight:
+        """Look up each record's latest version and start checking and building it."""
+        in_batch = {stage.bag.id_key: stage.bag for stage in staged}
+        jobs: list[BuildJob] = []
+        bases: list[BagVersion | None] = []
+        tmp_root = self.tmp_dir()
+        for request in segment:
+            record = request.record
+            key = identifier_key(record["identifier"])
+            previous = in_batch.get(key) or self.ledger.latest(key, include_pending=True)
+            version = previous.version + 1 if previous else 1
+            label = bag_label(record["identifier"], version)
+            # a first version is built as v1 inside what becomes its name directory
+            top = tmp_root / f"{label if previous else bag_name(record['identifier'])}.{uuid.uuid4().hex[:8]}"
+            bases.append(previous)
+            jobs.append(
+                BuildJob(
+                    record=record,
+                    payload=tuple(request.payload),
+                    algorithms=check_algorithms(request.algorithms),
+                    source_organization=request.source_organization,
+                    label=label,
+                    tmp=top if previous else top / version_dir(1),
+                    previous_fingerprint=previous.fingerprint if previous else None,
+                )
+            )
+            building.append(top)
+        waiter = submit_builds(jobs, pool[0] if pool else None, pool[1] if pool else 1)
+        return _Flight(segment, jobs, bases, waiter, building)
+
+    def _take(self, flight: _Flight, staged: list[_Staged]) -> list[AddResult | _Staged]:
+        """Wait for a flight's builds; stage the changed ones, or raise the first failure."""
+        outcomes = flight.outcomes()
+        rows = list(zip(flight.segment, flight.jobs, flight.bases, outcomes, strict=True))
+        mine: dict[Path, _Staged] = {}
+        for request, job, previous, built in rows:
+            if built.built is not None:  # staged first, so a failure below removes it too
+                stage = _Staged(
+                    request, self._new_version(job, previous, built), job.tmp, built.built,
+                    moves_name_dir=previous is None,
+                )
+                staged.append(stage)
+                mine[job.tmp] = stage
+        results: list[AddResult | _Staged] = []
+        for request, job, previous, built in rows:
+            identifier = request.record["identifier"]
+            if built.problems:
+                raise RecordInvalid(
+                    f"record {identifier!r}: record is invalid ({len(built.problems)} error"
+                    f"{'s' if len(built.problems) != 1 else ''})",
+                    built.problems,
+                    path=f"record {identifier!r}",
+                    record_id=identifier,
+                )
+            if built.error is not None:
+                raise built.error
+            if built.unchanged:
+                assert previous is not None
+                results.append(AddResult("unchanged", previous, self.root / previous.path))
             else:
-                results.append(item)
+                results.append(mine[job.tmp])
         return results
 
-    def _plan(self, request: BagRequest, in_batch: dict[str, _Staged]) -> AddResult | _Staged:
-        """Decide, without writing, whether a record makes a new version, and which."""
-        record = request.record
-        identifier = record["identifier"]
-        key = identifier_key(identifier)
-        record_bytes = canonical_json(record)
-        stable_bytes = stable_record_bytes(record, record_bytes)
-        digests = {"data/" + item.path: payload_sha512(item) for item in request.payload}
-        fp = _fingerprint(stable_bytes, digests)
-        earlier = in_batch.get(key)
-        previous = earlier.bag if earlier else self.ledger.latest(key, include_pending=True)
-        if previous is not None and fp == previous.fingerprint:
-            if earlier is not None:  # the same version twice in one batch
-                return AddResult("unchanged", earlier.bag, self.root / earlier.bag.path)
-            return AddResult("unchanged", previous, self.root / previous.path)
+    def add_batches(
+        self, batches: Iterable[Sequence[BagRequest]], *, workers: int | None = None
+    ) -> Iterator[list[AddResult]]:
+        """Store batches one after another, each all or nothing as in :meth:`add_many`.
+
+        While one batch is made durable and committed, the workers already check and
+        build the next, so a long run of batches (a harvest, a migration) keeps every
+        core busy. A batch that repeats a record of the batch before it waits for
+        that one to be committed first.
+        """
+        pool = self._build_pool(PARALLEL_BATCH, workers)
+        with self.writing():
+            flight: _Flight | None = None
+            keys_in_flight: set[str] = set()
+            try:
+                for batch in batches:
+                    requests = _prechecked(batch)
+                    keys = [identifier_key(r.record["identifier"]) for r in requests]
+                    unique = len(set(keys)) == len(keys)
+                    if pool is None or not unique or keys_in_flight.intersection(keys):
+                        if flight is not None:
+                            yield self._land(flight)
+                            flight, keys_in_flight = None, set()
+                        yield self.add_many(requests, workers=workers)
+                        continue
+                    launched = self._launch(requests, [], [], pool)
+                    if flight is not None:
+                        try:
+                            yield self._land(flight)
+                        except BaseException:
+                            _discard(launched)
+                            raise
+                    flight, keys_in_flight = launched, set(keys)
+                if flight is not None:
+                    yield self._land(flight)
+                    flight = None
+            finally:
+                if flight is not None:
+                    _discard(flight)
+
+    def _land(self, flight: _Flight) -> list[AddResult]:
+        """Wait for a flight, then make it durable and commit it; on failure, keep nothing of it."""
+        staged: list[_Staged] = []
+        try:
+            outcome = self._take(flight, staged)
+            self._commit(staged)
+        except BaseException:
+            _discard(flight)
+            raise
+        flight.landed = True
+        return [_result(item, self.root) for item in outcome]
+
+    def _new_version(self, job: BuildJob, previous: BagVersion | None, outcome: BuildOutcome) -> BagVersion:
+        assert outcome.built is not None
+        record = job.record
         version = previous.version + 1 if previous else 1
-        name = bag_name(identifier)
-        label = bag_label(identifier, version)
-        bag = BagVersion(
-            identifier=identifier,
-            id_key=key,
+        name = bag_name(record["identifier"])
+        return BagVersion(
+            identifier=record["identifier"],
+            id_key=identifier_key(record["identifier"]),
             version=version,
             name=name,
             path=f"{name}/{version_dir(version)}",
-            fingerprint=fp,
-            payload_oxum="",
-            size=0,
+            fingerprint=outcome.fingerprint,
+            payload_oxum=outcome.built.payload_oxum,
+            size=outcome.built.total_bytes,
             title=record.get("title"),
             groups=tuple(record_groups(record)),
             created=utc_now(),
             state="pending",
         )
-        tmp = self.tmp_dir() / f"{label}.{uuid.uuid4().hex[:8]}"
-        return _Staged(request, bag, tmp, BuiltBag(tmp), record_bytes=record_bytes, stable_bytes=stable_bytes)
-
-    def _build(self, plans: list[_Staged], workers: int | None) -> None:
-        """Write every planned bag into .tmp, several at once."""
-
-        def build(plan: _Staged) -> None:
-            record = plan.request.record
-            label = bag_label(plan.bag.identifier, plan.bag.version)
-            payload = [PayloadItem(RECORD_FILE, data=plan.record_bytes), *plan.request.payload]
-            info = bag_info_fields(record, label, plan.request.source_organization)
-            plan.built = write_bag(plan.tmp, payload, info, plan.request.algorithms)
-            written = _fingerprint(plan.stable_bytes, plan.built.payload_digests["sha512"])
-            if written != plan.bag.fingerprint:
-                raise ContentError(
-                    f"record {plan.bag.identifier!r}: a payload file changed while it was being bagged; "
-                    "bag it again once the files are no longer being written",
-                    record_id=plan.bag.identifier,
-                )
-            plan.bag = replace(plan.bag, payload_oxum=plan.built.payload_oxum, size=plan.built.total_bytes)
-
-        count = min(len(plans), workers or (os.cpu_count() or 1) * 2)
-        if count <= 1:
-            for plan in plans:
-                build(plan)
-            return
-        with ThreadPoolExecutor(max_workers=count, thread_name_prefix="stook-bag") as pool:
-            for future in [pool.submit(build, plan) for plan in plans]:
-                future.result()
 
     def adopt(self, built_dir: Path, incoming: IncomingBag) -> AddResult:
         """Move a complete, already verified bag (built or extracted in ``.tmp``) into the store.
@@ -491,22 +608,24 @@ class Store:
             own = _ingest_events(stage) if stage.ingest_events else []
             events[stage.bag.path] = [*(_about(e, stage.bag) for e in stage.request.events), *own]
         with self.ledger.transaction() as conn:
-            for stage in staged:
-                self.ledger.insert_bag(conn, stage.bag, pending_events=events[stage.bag.path])
+            self.ledger.insert_bags(conn, [(stage.bag, events[stage.bag.path]) for stage in staged])
         parents: list[Path] = []
         for stage in staged:
             final = self.root / stage.bag.path
-            if not final.parent.exists():
-                final.parent.mkdir()
+            if stage.moves_name_dir and not final.parent.exists():
+                os.rename(stage.tmp.parent, final.parent)  # the name directory, holding v1
                 parents.append(self.root)
-            os.rename(stage.tmp, final)
-            parents.append(final.parent)
+            else:
+                if not final.parent.exists():
+                    final.parent.mkdir()
+                    parents.append(self.root)
+                os.rename(stage.tmp, final)
+                parents.append(final.parent)
         fsync_dirs(self.root, parents)
         with self.ledger.transaction() as conn:
             stored_at = utc_now()  # taken under the write lock: visible from this instant
-            for stage in staged:
-                self.ledger.mark_stored(conn, stage.bag.path, stored_at)
-                self.ledger.append_events(conn, events[stage.bag.path])
+            self.ledger.mark_stored_many(conn, [stage.bag.path for stage in staged], stored_at)
+            self.ledger.append_events(conn, [e for stage in staged for e in events[stage.bag.path]])
         for stage in staged:
             stage.bag = replace(stage.bag, state="stored", created=stored_at)
 

@@ -8,8 +8,10 @@ from typing import Any
 import click
 
 from stook.cli.base import echo_json, json_option, main, progress
-from stook.errors import NotABag, UsageError
-from stook.verify import Finding, Mode, VerifyResult, verify_bag
+from stook.errors import UsageError
+from stook.executor import default_workers
+from stook.verify import Finding, Mode, VerifyResult
+from stook.verify.many import verify_bags
 
 _MODE_NOTE = {
     "fast": "checksums not verified (--fast: structure, completeness and Payload-Oxum only)",
@@ -34,9 +36,10 @@ _MODE_NOTE = {
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Threads hashing files of one bag in parallel (helps bags of a few huge files).",
+    default=default_workers,
+    show_default="the number of cores",
+    help="Processes verifying several bags at once; for a single bag, threads hashing"
+    " its files in parallel (helps bags of a few huge files).",
 )
 @json_option
 def verify(
@@ -56,21 +59,28 @@ def verify(
     mode: Mode = "fast" if fast else "completeness" if completeness_only else "full"
     reports: list[dict[str, Any]] = []
     exit_code = 0
-    for path in paths:
-        try:
-            with progress(None, f"verify {path.name or path}", "B") as advance:
-                result = verify_bag(path, mode=mode, workers=workers, progress=advance)
-        except NotABag as exc:
-            exit_code = 2
-            reports.append({"bag": str(path), "status": "not-a-bag", **exc.to_dict()})
+    single = len(paths) == 1
+    with progress(None if single else len(paths), "verify", "B" if single else "bag") as advance:
+        verdicts = verify_bags(
+            paths, mode=mode, workers=workers,
+            byte_progress=advance if single else None,
+            on_done=None if single else lambda _verdict: advance(1),
+        )
+        for verdict in verdicts:
+            if verdict.result is None:
+                assert verdict.not_a_bag is not None
+                exit_code = 2
+                reports.append(
+                    {"bag": verdict.path, "status": "not-a-bag", **verdict.not_a_bag.to_dict()}
+                )
+                if not as_json:
+                    click.echo(f"NOT A BAG  {verdict.not_a_bag}")
+                continue
+            if not verdict.result.valid and exit_code == 0:
+                exit_code = 1
+            reports.append(verdict.result.to_dict())
             if not as_json:
-                click.echo(f"NOT A BAG  {exc}")
-            continue
-        if not result.valid and exit_code == 0:
-            exit_code = 1
-        reports.append(result.to_dict())
-        if not as_json:
-            click.echo(render(result))
+                click.echo(render(verdict.result))
     if as_json:
         echo_json(reports)
     if exit_code:

@@ -7,6 +7,7 @@ is recorded and the next check goes on, so the report names everything at once.
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 import stat
@@ -551,22 +552,20 @@ class _Run:
             )
 
     def _check_names(self) -> None:
-        names = sorted([*self.payload, *self.tags])
-        for kind, group in collisions(names):
+        collided, unsafe = _name_findings(tuple(sorted([*self.payload, *self.tags])))
+        for kind, group in collided:
             how = "Unicode normalization" if kind == "normalization" else "letter case"
             self.report.warn(
                 "name-collision",
                 f"{', '.join(group)} differ only in {how}; they collide on some filesystems",
                 path=group[0], found=", ".join(group),
             )
-        for rel in names:
-            problem = windows_problem(rel)
-            if problem:
-                self.report.warn(
-                    "windows-unsafe-name",
-                    f"{rel}: {problem}; the bag cannot be copied to Windows as is",
-                    path=rel,
-                )
+        for rel, problem in unsafe:
+            self.report.warn(
+                "windows-unsafe-name",
+                f"{rel}: {problem}; the bag cannot be copied to Windows as is",
+                path=rel,
+            )
 
     # -- checksums ------------------------------------------------------------------
 
@@ -638,3 +637,16 @@ class _Run:
             if rel not in self.outcomes:
                 self._outcome(rel, "unverified", self.payload.get(rel, self.tags.get(rel)))
         return len(computed), total, verified == expected
+
+
+@functools.lru_cache(maxsize=256)
+def _name_findings(
+    names: tuple[str, ...],
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, str], ...]]:
+    """Name collisions and Windows-unsafe names among a bag's files (sorted names).
+
+    Remembered (immutable), as the bags of one store mostly hold the same file names.
+    """
+    collided = tuple((kind, tuple(group)) for kind, group in collisions(names))
+    unsafe = tuple((rel, problem) for rel in names if (problem := windows_problem(rel)))
+    return collided, unsafe

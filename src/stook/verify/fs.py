@@ -77,21 +77,33 @@ class BagFS:
     """
 
     def __init__(self, root: str) -> None:
-        self.root = os.path.realpath(root)
+        # Files are opened under the path as given; symlinks are judged against the
+        # resolved root, which costs an lstat per path component and so is resolved
+        # only when a symlink turns up.
+        self.root = os.path.abspath(root)
         self._prefix = self.root + os.sep
+        self._real_root: str | None = None
         # bag-relative directory -> its entries by name; only real (non-symlink)
         # directories reached from the root without crossing a symlink are listed
         self._listings: dict[str, dict[str, os.DirEntry[str]]] = {}
-        # regular files found by listing, with no symlink anywhere below the root
-        self._plain: set[str] = set()
+        # regular files found by listing, with no symlink anywhere below the root -> size
+        self._plain: dict[str, int] = {}
         # small tag files already read, so hashing them does not read them again
         self._content: dict[str, bytes] = {}
 
     def abspath(self, rel: str) -> str:
         return self._prefix + rel.replace("/", os.sep) if rel else self.root
 
+    @property
+    def real_root(self) -> str:
+        if self._real_root is None:
+            self._real_root = os.path.realpath(self.root)
+        return self._real_root
+
     def inside(self, real: str) -> bool:
-        return real == self.root or real.startswith(self._prefix)
+        """Whether a resolved path lies in the bag (the root included)."""
+        root = self.real_root
+        return real == root or real.startswith(root + os.sep)
 
     def listing(self, rel_dir: str) -> dict[str, os.DirEntry[str]]:
         """Entries of a real directory of the bag, by name (listed once); raises OSError."""
@@ -125,7 +137,7 @@ class BagFS:
             return Entry("unreadable", detail=exc.strerror or str(exc))
         mode = st.st_mode
         if stat.S_ISREG(mode):
-            self._plain.add(rel)
+            self._plain[rel] = st.st_size
             return Entry("file", st.st_size)
         if stat.S_ISDIR(mode):
             return Entry("directory")
@@ -145,7 +157,7 @@ class BagFS:
         except OSError as exc:
             return Entry("unreadable", detail=exc.strerror or str(exc))
         real = os.path.realpath(target)
-        via_symlink = real != target
+        via_symlink = real != (self.real_root + os.sep + rel.replace("/", os.sep) if rel else self.real_root)
         if not self.inside(real):
             return Entry("outside", via_symlink=True, detail=real)
         try:
@@ -197,13 +209,32 @@ class BagFS:
             raise
         return fd, st.st_size
 
-    def read_bytes(self, rel: str) -> bytes:
-        """Whole content of a (tag) file inside the bag; small ones are kept for :meth:`hash`."""
-        fd, size = self.open_fd(rel)
+    def _read_small(self, rel: str) -> bytes | None:
+        """A small file the listing found plain, read without another stat; None otherwise.
+
+        The read is bounded to one byte more than the listed size, so a file swapped
+        for a device or FIFO since the listing cannot trap the reader; if that byte
+        arrives, the file is not what was listed and the caller checks it in full.
+        """
+        size = self._plain.get(rel)
+        if size is None or size >= CHUNK:
+            return None
+        fd = os.open(self._real_path(rel), _OPEN_FLAGS)
         try:
-            data = _read_all(fd, size)
+            data = os.read(fd, size + 1)
         finally:
             os.close(fd)
+        return data if len(data) <= size else None
+
+    def read_bytes(self, rel: str) -> bytes:
+        """Whole content of a (tag) file inside the bag; small ones are kept for :meth:`hash`."""
+        data = self._read_small(rel)
+        if data is None:
+            fd, size = self.open_fd(rel)
+            try:
+                data = _read_all(fd, size)
+            finally:
+                os.close(fd)
         if len(data) <= KEEP_LIMIT:
             self._content[rel] = data
         return data
@@ -221,6 +252,8 @@ class BagFS:
         """
         hashers = [(alg, hashlib.new(HASHLIB_NAMES[alg])) for alg in algorithms]
         data = self._content.pop(rel, None)
+        if data is None:
+            data = self._read_small(rel)
         if data is None:
             fd, size = self.open_fd(rel)
             try:
@@ -266,8 +299,8 @@ def _entry_name(de: os.DirEntry[str]) -> str:
 def _read_all(fd: int, size: int) -> bytes:
     """Read to end of file: one read for a file that did not change since fstat."""
     first = os.read(fd, size + 1 if size < CHUNK else CHUNK)
-    if not first:
-        return first
+    if len(first) <= size < CHUNK:
+        return first  # a short read of a regular file is its end: no second read
     chunks = [first]
     while chunk := os.read(fd, CHUNK):
         chunks.append(chunk)

@@ -8,6 +8,7 @@ so one malformed line never hides the next one.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -383,10 +384,21 @@ def parse_manifest(
     return entries
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_plain_path(raw: str) -> bool:
+    """Nothing to decode, report or normalise: true of nearly every line of every bag.
+
+    Remembered, as the same few names (data/record.json ...) recur in every bag of a store.
+    """
+    return "%" not in raw and unsafe_reason(raw) is None and not normalise(raw)[1]
+
+
 def checked_path(
     name: str, number: int, raw: str, v1: bool, report: Report
 ) -> tuple[str, str | None] | None:
     """Decode and judge one path field; None (after reporting) when it must not be used."""
+    if _is_plain_path(raw):
+        return raw, None
     decoded, problems, alternative = decode_path(raw, v1)
     if not v1 and _LITERAL_PERCENT.search(raw):
         report.warn(

@@ -1,0 +1,182 @@
+"""The work of one record version before the store commits it: check, compare, build.
+
+Everything here is a pure function of its job (no ledger, no lock), so it runs in this
+process or in a worker process alike: the store sends batches of jobs to worker
+processes when there are several records, and keeps for itself what must happen in
+one place (looking up versions, the sync, the renames, the ledger).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stook.bagwriter import BuiltBag, PayloadItem, payload_sha512, remove_tree, write_bag
+from stook.errors import BagError, ContentError, Problem, StookError
+from stook.record import canonical_json
+from stook.schema import validate_record
+
+RECORD_FILE = "record.json"
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """One record version to build into ``tmp`` unless it matches ``previous_fingerprint``."""
+
+    record: dict[str, Any]
+    payload: Sequence[PayloadItem]
+    algorithms: Sequence[str]
+    source_organization: str | None
+    label: str
+    tmp: Path
+    previous_fingerprint: str | None
+
+
+@dataclass
+class BuildOutcome:
+    """What became of a job: invalid (problems), unchanged, failed (error) or built."""
+
+    fingerprint: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    unchanged: bool = False
+    built: BuiltBag | None = None
+    error: StookError | None = None
+
+
+def stable_record_bytes(record: dict[str, Any], record_bytes: bytes | None = None) -> bytes:
+    """The record's canonical JSON without its retrieval time, which alone is no change.
+
+    ``record_bytes`` (the record's canonical JSON) is reused when there is no retrieval time.
+    """
+    source = record.get("record_source")
+    if isinstance(source, dict) and "retrieved_at" in source:
+        stable = dict(record)  # shallow: only serialized, never changed
+        stable["record_source"] = {k: v for k, v in source.items() if k != "retrieved_at"}
+        return canonical_json(stable)
+    return record_bytes if record_bytes is not None else canonical_json(record)
+
+
+def fingerprint_of(stable_bytes: bytes, payload_sha512: dict[str, str]) -> str:
+    """What makes two versions the same: the stable record bytes and the other files' digests."""
+    digest = hashlib.sha256(stable_bytes)
+    for path, value in sorted(payload_sha512.items()):
+        if path != "data/" + RECORD_FILE:
+            digest.update(f"\n{path}\0{value}".encode())
+    return digest.hexdigest()
+
+
+def record_groups(record: dict[str, Any]) -> list[str]:
+    source = record.get("record_source") or {}
+    return [s for s in source.get("set_specs") or [] if isinstance(s, str) and s]
+
+
+def bag_info_fields(
+    record: dict[str, Any], label: str, source_organization: str | None
+) -> list[tuple[str, str]]:
+    """bag-info.txt fields that mirror the record."""
+    fields: list[tuple[str, str]] = []
+    if source_organization:
+        fields.append(("Source-Organization", source_organization))
+    fields.append(("External-Identifier", record["identifier"]))
+    fields.append(("Internal-Sender-Identifier", label))
+    fields.append(("Internal-Sender-Description", record["title"]))
+    for group in record_groups(record):
+        fields.append(("Bag-Group-Identifier", group))
+    return fields
+
+
+def build(job: BuildJob) -> BuildOutcome:
+    """Validate, fingerprint and (if changed) write one bag into ``job.tmp``.
+
+    Errors come back in the outcome rather than raised, so a batch run in a worker
+    reports every record and the caller decides (it removes whatever was built).
+    """
+    problems = validate_record(job.record)
+    if problems:
+        return BuildOutcome(problems=problems)
+    try:
+        record_bytes = canonical_json(job.record)
+        stable_bytes = stable_record_bytes(job.record, record_bytes)
+        planned = None
+        if job.previous_fingerprint is not None:  # a first version is new whatever its files
+            digests = {"data/" + item.path: payload_sha512(item) for item in job.payload}
+            planned = fingerprint_of(stable_bytes, digests)
+            if planned == job.previous_fingerprint:
+                return BuildOutcome(fingerprint=planned, unchanged=True)
+        payload = [PayloadItem(RECORD_FILE, data=record_bytes), *job.payload]
+        info = bag_info_fields(job.record, job.label, job.source_organization)
+        try:
+            os.makedirs(job.tmp.parent, exist_ok=True)  # a first version's name directory
+        except OSError as exc:
+            raise BagError(f"{job.tmp.parent}: cannot create: {exc.strerror or exc}", path=job.tmp) from exc
+        built = write_bag(job.tmp, payload, info, job.algorithms)
+        written = fingerprint_of(stable_bytes, built.payload_digests["sha512"])
+        if planned is not None and written != planned:
+            raise ContentError(
+                f"record {job.record['identifier']!r}: a payload file changed while it was being"
+                " bagged; bag it again once the files are no longer being written",
+                record_id=job.record["identifier"],
+            )
+    except StookError as exc:
+        remove_tree(job.tmp)  # the caller removes the rest of its temporary directory
+        return BuildOutcome(error=exc)
+    return BuildOutcome(fingerprint=written, built=built)
+
+
+def build_batch(jobs: Sequence[BuildJob]) -> list[BuildOutcome]:
+    """Several jobs in one worker round trip: small records cost little each."""
+    return [build(job) for job in jobs]
+
+
+def _die_with_parent() -> None:
+    """Worker setup: leave Ctrl-C to the parent, and end if the parent is killed.
+
+    A worker orphaned by a SIGKILL would otherwise wait forever, holding the parent's
+    pipes open.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to arrange
+            pass
+
+
+def start_workers(count: int) -> ProcessPoolExecutor:
+    """A pool of ``count`` build workers, started now."""
+    pool = ProcessPoolExecutor(max_workers=count, initializer=_die_with_parent)
+    pool.submit(os.getpid)  # the pool forks its workers at the first submission
+    return pool
+
+
+def submit_builds(
+    jobs: Sequence[BuildJob], pool: ProcessPoolExecutor | None, workers: int
+) -> Callable[[], list[BuildOutcome]]:
+    """Start the jobs; the returned function waits for their outcomes, in job order.
+
+    Without a pool the jobs run here, now. With one they are spread over its
+    workers in batches and this returns at once, so the caller can commit other work
+    meanwhile.
+    """
+    if pool is None or len(jobs) < 2:
+        done = build_batch(jobs)
+        return lambda: done
+    size = max(1, min(16, -(-len(jobs) // (workers * 2))))
+    futures = [pool.submit(build_batch, jobs[i : i + size]) for i in range(0, len(jobs), size)]
+
+    def collect() -> list[BuildOutcome]:
+        try:
+            return [outcome for future in futures for outcome in future.result()]
+        finally:
+            wait(futures)  # none still writing, even when one failed
+
+    return collect
