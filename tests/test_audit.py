@@ -36,7 +36,7 @@ from stook.bagwriter import PayloadItem
 from stook.cli import main
 from stook.errors import UsageError
 from stook.executor import InlineExecutor, ProcessExecutor, open_executor
-from stook.ledger import LEDGER_FILE, Event
+from stook.ledger import LEDGER_FILE, MIGRATIONS, Event, Ledger
 from stook.names import bag_name
 from stook.store import BagRequest, Store
 
@@ -626,3 +626,72 @@ def test_history_and_events_formats(tmp_path: Path) -> None:
     assert premis.output.count("<premis:event>") == len(rows)
     clash = runner.invoke(main, ["events", "--store", str(store_path), "--json", "--format", "jsonl"])
     assert clash.exit_code == 2
+
+
+def _oracle(conn: sqlite3.Connection) -> dict[str, tuple[object, ...]]:
+    """Each bag's latest checks computed from the whole event log, the slow way."""
+    full = "COALESCE(json_extract(data, '$.mode'), 'full') = 'full'"
+
+    def latest(extra: str) -> dict[str, tuple[str, str]]:
+        rows = conn.execute(
+            "SELECT e.bag, e.datetime, e.outcome FROM events e JOIN (SELECT MAX(seq) AS seq FROM events"
+            f" WHERE type = 'fix' AND bag IS NOT NULL{extra} GROUP BY bag) l ON e.seq = l.seq"
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    anymode, fullmode = latest(""), latest(f" AND {full}")
+    intact = latest(f" AND outcome = 'suc' AND {full}")
+    return {
+        bag: (
+            anymode[bag][0], anymode[bag][1],
+            fullmode.get(bag, (None,))[0], intact.get(bag, (None,))[0],
+        )
+        for bag in anymode
+    }
+
+
+def _sample_fix_events() -> list[Event]:
+    events = []
+    for n, (bag, mode, outcome) in enumerate(
+        [("a/v1", "full", "suc"), ("a/v1", "fast", "fai"), ("b/v1", "fast", "suc"),
+         ("a/v1", "full", "fai"), ("c/v2", "full", "suc"), ("c/v2", "fast", "suc"),
+         ("b/v1", "full", "fai"), ("b/v1", "full", "suc"), ("a/v1", "fast", "suc")]
+    ):
+        events.append(Event("fix", outcome, "x", 1, bag, detail=f"check {n}",
+                            data={"mode": mode}, datetime=f"2026-01-{n + 1:02d}T00:00:00.000000Z"))
+    events.append(Event("val", "suc", "x", 1, "a/v1", detail="not a fixity check"))
+    return events
+
+
+def test_the_fixity_table_follows_the_event_log(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        events = _sample_fix_events()
+        for start in range(0, len(events), 3):
+            ledger.record_events(events[start : start + 3])
+        conn = ledger.connection
+        table = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM fixity")}
+        assert table == _oracle(conn)
+        assert table["a/v1"] == ("2026-01-09T00:00:00.000000Z", "suc",
+                                 "2026-01-04T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+
+
+def test_migration_5_fills_the_fixity_table_from_earlier_audits(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    for _number, script in MIGRATIONS[:4]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version = 4")
+    for e in _sample_fix_events():
+        conn.execute(
+            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
+            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome,
+             e.detail, json.dumps(e.data) if e.data is not None else None),
+        )
+    conn.commit()
+    expected = _oracle(conn)
+    conn.close()
+    with Ledger(path) as ledger:
+        assert ledger.schema_version() == MIGRATIONS[-1][0]
+        table = {r[0]: tuple(r[1:]) for r in ledger.connection.execute("SELECT * FROM fixity")}
+    assert table == expected and set(table) == {"a/v1", "b/v1", "c/v2"}

@@ -363,31 +363,18 @@ class AuditPlan:
 
 def _fix_history(ledger: Ledger, mode: AuditMode) -> dict[str, _History]:
     """Per bag path: the last fixity check, its outcome, and when it was last seen intact."""
-    conn = ledger.connection
-    mode_filter = "" if mode == "fast" else (
-        " AND COALESCE(json_extract(data, '$.mode'), 'full') = 'full'"
+    rows = ledger.connection.execute(
+        "SELECT bag, last_any, last_outcome, last_full, last_intact FROM fixity"
     )
-
-    def latest(extra: str) -> dict[str, tuple[str, str]]:
-        rows = conn.execute(
-            "SELECT e.bag, e.datetime, e.outcome FROM events e JOIN (SELECT MAX(seq) AS seq"
-            f" FROM events WHERE type = 'fix' AND bag IS NOT NULL{extra} GROUP BY bag) l"
-            " ON e.seq = l.seq"
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
-
-    counting = latest(mode_filter)
-    anymode = latest("")
-    intact = latest(" AND outcome = 'suc' AND COALESCE(json_extract(data, '$.mode'), 'full') = 'full'")
-    history: dict[str, _History] = {}
-    for bag in set(counting) | set(anymode) | set(intact):
-        history[bag] = _History(
-            last_check=counting[bag][0] if bag in counting else None,
-            last_outcome=anymode[bag][1] if bag in anymode else None,
-            last_any=anymode[bag][0] if bag in anymode else None,
-            last_intact=intact[bag][0] if bag in intact else None,
+    return {
+        bag: _History(
+            last_check=last_any if mode == "fast" else last_full,
+            last_outcome=last_outcome,
+            last_any=last_any,
+            last_intact=last_intact,
         )
-    return history
+        for bag, last_any, last_outcome, last_full, last_intact in rows
+    }
 
 
 def scan_store(root: Path) -> set[str]:

@@ -118,6 +118,45 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE bags ADD COLUMN pending_events TEXT;
         """,
     ),
+    (
+        5,
+        # Each bag's latest fixity checks, kept by a trigger as fix events are appended,
+        # so planning an audit reads one row per bag instead of every fix event ever
+        # recorded (a store audited daily for years holds millions).
+        """
+        CREATE TABLE fixity (
+            bag TEXT PRIMARY KEY,
+            last_any TEXT,
+            last_outcome TEXT,
+            last_full TEXT,
+            last_intact TEXT
+        );
+        CREATE TRIGGER events_keep_fixity AFTER INSERT ON events
+        WHEN NEW.type = 'fix' AND NEW.bag IS NOT NULL
+        BEGIN
+            INSERT INTO fixity (bag) VALUES (NEW.bag) ON CONFLICT (bag) DO NOTHING;
+            UPDATE fixity SET last_any = NEW.datetime, last_outcome = NEW.outcome
+                WHERE bag = NEW.bag;
+            UPDATE fixity SET last_full = NEW.datetime
+                WHERE bag = NEW.bag AND COALESCE(json_extract(NEW.data, '$.mode'), 'full') = 'full';
+            UPDATE fixity SET last_intact = NEW.datetime
+                WHERE bag = NEW.bag AND NEW.outcome = 'suc'
+                AND COALESCE(json_extract(NEW.data, '$.mode'), 'full') = 'full';
+        END;
+        INSERT INTO fixity (bag, last_any, last_outcome, last_full, last_intact)
+        SELECT f.bag,
+            (SELECT datetime FROM events WHERE seq = f.any_seq),
+            (SELECT outcome FROM events WHERE seq = f.any_seq),
+            (SELECT datetime FROM events WHERE seq = (
+                SELECT MAX(seq) FROM events WHERE type = 'fix' AND bag = f.bag
+                AND COALESCE(json_extract(data, '$.mode'), 'full') = 'full')),
+            (SELECT datetime FROM events WHERE seq = (
+                SELECT MAX(seq) FROM events WHERE type = 'fix' AND bag = f.bag AND outcome = 'suc'
+                AND COALESCE(json_extract(data, '$.mode'), 'full') = 'full'))
+        FROM (SELECT bag, MAX(seq) AS any_seq FROM events
+              WHERE type = 'fix' AND bag IS NOT NULL GROUP BY bag) f;
+        """,
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ import fcntl
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -56,6 +57,7 @@ TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"
 QUARANTINE_DIR = "quarantine"
 PARALLEL_BATCH = 8  # records in a batch before building is worth worker processes
+IN_FLIGHT = 2  # batches being built while an earlier one is committed
 IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store", LOCK_FILE, TMP_DIR}  # no bags, no history
 
 AddStatus = Literal["new", "changed", "unchanged"]
@@ -492,38 +494,31 @@ class Store:
         """Store batches one after another, each all or nothing as in :meth:`add_many`.
 
         While one batch is made durable and committed, the workers already check and
-        build the next, so a long run of batches (a harvest, a migration) keeps every
-        core busy. A batch that repeats a record of the batch before it waits for
-        that one to be committed first.
+        build the next two, so a long run of batches (a harvest, a migration) keeps
+        every core busy. A batch that repeats a record of a batch still in flight
+        waits for that one to be committed first. Results come in batch order.
         """
         pool = self._build_pool(PARALLEL_BATCH, workers)
         with self.writing():
-            flight: _Flight | None = None
-            keys_in_flight: set[str] = set()
+            flights: deque[tuple[_Flight, set[str]]] = deque()
             try:
                 for batch in batches:
                     requests = _prechecked(batch)
-                    keys = [identifier_key(r.record["identifier"]) for r in requests]
-                    unique = len(set(keys)) == len(keys)
-                    if pool is None or not unique or keys_in_flight.intersection(keys):
-                        if flight is not None:
-                            yield self._land(flight)
-                            flight, keys_in_flight = None, set()
+                    keys = {identifier_key(r.record["identifier"]) for r in requests}
+                    if pool is None or len(keys) < len(requests):
+                        while flights:
+                            yield self._land(flights.popleft()[0])
                         yield self.add_many(requests, workers=workers)
                         continue
-                    launched = self._launch(requests, [], [], pool)
-                    if flight is not None:
-                        try:
-                            yield self._land(flight)
-                        except BaseException:
-                            _discard(launched)
-                            raise
-                    flight, keys_in_flight = launched, set(keys)
-                if flight is not None:
-                    yield self._land(flight)
-                    flight = None
+                    while flights and (
+                        len(flights) >= IN_FLIGHT or any(keys & busy for _, busy in flights)
+                    ):
+                        yield self._land(flights.popleft()[0])
+                    flights.append((self._launch(requests, [], [], pool), keys))
+                while flights:
+                    yield self._land(flights.popleft()[0])
             finally:
-                if flight is not None:
+                for flight, _ in flights:
                     _discard(flight)
 
     def _land(self, flight: _Flight) -> list[AddResult]:
