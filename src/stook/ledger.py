@@ -134,14 +134,17 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE TRIGGER events_keep_fixity AFTER INSERT ON events
         WHEN NEW.type = 'fix' AND NEW.bag IS NOT NULL
         BEGIN
-            INSERT INTO fixity (bag) VALUES (NEW.bag) ON CONFLICT (bag) DO NOTHING;
-            UPDATE fixity SET last_any = NEW.datetime, last_outcome = NEW.outcome
-                WHERE bag = NEW.bag;
-            UPDATE fixity SET last_full = NEW.datetime
-                WHERE bag = NEW.bag AND COALESCE(json_extract(NEW.data, '$.mode'), 'full') = 'full';
-            UPDATE fixity SET last_intact = NEW.datetime
-                WHERE bag = NEW.bag AND NEW.outcome = 'suc'
-                AND COALESCE(json_extract(NEW.data, '$.mode'), 'full') = 'full';
+            INSERT INTO fixity (bag, last_any, last_outcome, last_full, last_intact)
+            SELECT NEW.bag, NEW.datetime, NEW.outcome,
+                CASE WHEN full THEN NEW.datetime END,
+                CASE WHEN full AND NEW.outcome = 'suc' THEN NEW.datetime END
+            FROM (SELECT COALESCE(json_extract(NEW.data, '$.mode'), 'full') = 'full' AS full)
+            WHERE true
+            ON CONFLICT (bag) DO UPDATE SET
+                last_any = excluded.last_any,
+                last_outcome = excluded.last_outcome,
+                last_full = COALESCE(excluded.last_full, last_full),
+                last_intact = COALESCE(excluded.last_intact, last_intact);
         END;
         INSERT INTO fixity (bag, last_any, last_outcome, last_full, last_intact)
         SELECT f.bag,

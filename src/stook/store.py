@@ -394,8 +394,12 @@ class Store:
         return [_result(item, self.root) for item in outcome]
 
     def _build_pool(self, count: int, workers: int | None) -> tuple[ProcessPoolExecutor, int] | None:
-        """The build workers for a batch of ``count`` records, started before the lock is
-        taken (so they never hold the lock's file), or None to build here."""
+        """The build workers for a batch of ``count`` records, or None to build here.
+
+        Started before this call takes the writer lock. A caller that already holds it
+        (a harvest) shares the lock's file with them; they end with the parent
+        (see :func:`stook.bagbuild.start_workers`), so a killed run never leaves the
+        store locked."""
         wanted = workers if workers is not None else (os.cpu_count() or 1)
         if wanted <= 1 or count < PARALLEL_BATCH:
             return None
