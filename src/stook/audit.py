@@ -24,7 +24,6 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -412,17 +411,24 @@ def find_unknown(root: Path, known: set[str]) -> list[str]:
     return sorted(scan_store(root) - known)
 
 
-def plan_audit(store: Store, options: AuditOptions, *, now: datetime | None = None) -> AuditPlan:
-    """Decide what a run checks: never-checked first, then the oldest check first."""
+def plan_audit(
+    store: Store,
+    options: AuditOptions,
+    *,
+    now: datetime | None = None,
+    listing: Callable[[], set[str]] | None = None,
+) -> AuditPlan:
+    """Decide what a run checks: never-checked first, then the oldest check first.
+
+    ``listing`` waits for :func:`scan_store` started elsewhere (a worker lists the
+    store while this process reads the ledger); without it the store is listed here.
+    """
     ledger = store.ledger
-    with ThreadPoolExecutor(max_workers=1) as background:
-        # listing the store is disk work that overlaps the ledger queries
-        listed = background.submit(scan_store, store.root)
-        history = _fix_history(ledger, options.mode)
-        bags = ledger.bags()
-        known = {b.path for b in bags}
-        known.update(b.path for b in ledger.pending())
-        on_disk = listed.result()
+    history = _fix_history(ledger, options.mode)
+    bags = ledger.bags()
+    known = {b.path for b in bags}
+    known.update(b.path for b in ledger.pending())
+    on_disk = listing() if listing is not None else scan_store(store.root)
     unknown = sorted(on_disk - known)
     missing = [b for b in bags if b.path not in on_disk and not os.path.lexists(store.root / b.path)]
     gone = {b.path for b in missing}
@@ -814,7 +820,7 @@ def run_audit(
     runner = executor or open_executor(workers=options.workers, scheduler=options.scheduler)
     try:
         runner.start()  # workers start while the plan is made
-        plan = plan_audit(store, options)
+        plan = plan_audit(store, options, listing=runner.aside(scan_store, store.root))
     except BaseException:
         if own_executor:
             runner.close()

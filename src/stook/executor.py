@@ -17,7 +17,7 @@ import os
 import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from stook.errors import UsageError
@@ -53,6 +53,17 @@ class Executor(ABC):
 
     def start(self) -> None:  # noqa: B027 - nothing to start by default
         """Get workers going now, so their start overlaps the caller's own preparations."""
+
+    def aside(self, fn: Callable[..., R], *args: Any) -> Callable[[], R]:
+        """Run ``fn(*args)`` next to the caller (a thread here); call the result to wait for it.
+
+        For local work the caller needs while it prepares the jobs (listing the
+        store): never sent to a remote cluster, which may not see the same disk.
+        """
+        pool = ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(fn, *args)
+        pool.shutdown(wait=False)
+        return future.result
 
     def describe(self) -> str:
         return type(self).__name__
@@ -129,6 +140,10 @@ class ProcessExecutor(Executor):
     def start(self) -> None:
         # The pool forks every worker at its first submission.
         self._pool.submit(_nothing)
+
+    def aside(self, fn: Callable[..., R], *args: Any) -> Callable[[], R]:
+        # an idle local worker: no contention with this process for the GIL
+        return self._pool.submit(fn, *args).result
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -178,6 +178,12 @@ def new_uuid() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+BAG_COLUMNS = (
+    "identifier, id_key, version, name, path, fingerprint, payload_oxum, size, title, groups,"
+    " created, state"
+)
+
+
 @dataclass(frozen=True)
 class BagVersion:
     identifier: str
@@ -194,21 +200,12 @@ class BagVersion:
     state: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> BagVersion:
-        groups = row["groups"]
+    def from_row(cls, row: Sequence[Any]) -> BagVersion:
+        """From a row selected as ``SELECT {BAG_COLUMNS} FROM bags`` (by position: fast)."""
+        identifier, id_key, version, name, path, fingerprint, oxum, size, title, groups, created, state = row
         return cls(
-            identifier=row["identifier"],
-            id_key=row["id_key"],
-            version=row["version"],
-            name=row["name"],
-            path=row["path"],
-            fingerprint=row["fingerprint"],
-            payload_oxum=row["payload_oxum"],
-            size=row["size"],
-            title=row["title"],
-            groups=() if groups == "[]" else tuple(json.loads(groups)),
-            created=row["created"],
-            state=row["state"],
+            identifier, id_key, version, name, path, fingerprint, oxum, size, title,
+            () if groups == "[]" else tuple(json.loads(groups)), created, state,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -398,7 +395,7 @@ class Ledger:
         conn.execute("DELETE FROM bags WHERE path=? AND state='pending'", (path,))
 
     def versions(self, id_key: str, *, include_pending: bool = False) -> list[BagVersion]:
-        sql = "SELECT * FROM bags WHERE id_key=?"
+        sql = f"SELECT {BAG_COLUMNS} FROM bags WHERE id_key=?"
         if not include_pending:
             sql += " AND state='stored'"
         rows = self._conn.execute(sql + " ORDER BY version", (id_key,)).fetchall()
@@ -409,21 +406,21 @@ class Ledger:
         return found[-1] if found else None
 
     def bag_by_path(self, path: str) -> BagVersion | None:
-        row = self._conn.execute("SELECT * FROM bags WHERE path=?", (path,)).fetchone()
+        row = self._conn.execute(f"SELECT {BAG_COLUMNS} FROM bags WHERE path=?", (path,)).fetchone()
         return BagVersion.from_row(row) if row else None
 
     def pending(self) -> list[BagVersion]:
-        rows = self._conn.execute("SELECT * FROM bags WHERE state='pending'").fetchall()
+        rows = self._conn.execute(f"SELECT {BAG_COLUMNS} FROM bags WHERE state='pending'").fetchall()
         return [BagVersion.from_row(r) for r in rows]
 
     def bags(self, *, latest_only: bool = False) -> list[BagVersion]:
         if latest_only:
             sql = (
-                "SELECT * FROM bags b WHERE state='stored' AND version = (SELECT MAX(version) "
+                f"SELECT {BAG_COLUMNS} FROM bags b WHERE state='stored' AND version = (SELECT MAX(version) "
                 "FROM bags WHERE id_key=b.id_key AND state='stored') ORDER BY id_key"
             )
         else:
-            sql = "SELECT * FROM bags WHERE state='stored' ORDER BY id_key, version"
+            sql = f"SELECT {BAG_COLUMNS} FROM bags WHERE state='stored' ORDER BY id_key, version"
         return [BagVersion.from_row(r) for r in self._conn.execute(sql)]
 
     # -- events -------------------------------------------------------------------
