@@ -33,7 +33,8 @@ from workdirs import workdir  # noqa: E402
 BATCH = 100
 SCRIPT_RECORDS = 1_000
 
-# Run in a child so the peak RSS is the harvest's alone (ru_maxrss is in KiB on Linux).
+# Run in a child so the peak RSS is the harvest's alone (ru_maxrss is in KiB on Linux): the
+# harvesting process's peak plus that of its largest build worker.
 _RSS_CHILD = """
 import json, resource, sys, time
 from stook.harvest import HarvestConfig, harvest
@@ -43,8 +44,11 @@ start = time.perf_counter()
 with Store.open(store_path, create=True) as store:
     summary = harvest(store, HarvestConfig(url))
 elapsed = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"records": summary.records, "new": summary.new, "seconds": elapsed, "peak_rss_kib": peak}))
+# the store is closed: its build workers have ended, so the largest one counts as a child
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"records": summary.records, "new": summary.new, "seconds": elapsed,
+                  "peak_rss_kib": own + worker, "own_kib": own, "worker_kib": worker}))
 """
 
 

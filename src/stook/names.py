@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import lru_cache
 
 from stook.errors import UsageError
 
@@ -46,7 +45,6 @@ def slug(identifier: str) -> str:
     return text or "record"
 
 
-@lru_cache(maxsize=65536)
 def bag_name(identifier: str) -> str:
     """The directory name of every version of ``identifier`` in a store."""
     key = identifier_key(identifier)
