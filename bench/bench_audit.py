@@ -143,11 +143,17 @@ def run(
     with nullcontext(str(workdir("audit-"))) as tmp:
         base = Path(tmp)
         small = build_small(base / "small", n_bags)
+        # ABBA: each tool measured twice, in mirrored order, so that a slow spell of
+        # this shared machine weighs on both alike
         audit_s, result = _audit(base / "small", workers)
-        started = time.perf_counter()
-        for bag_dir in small:
-            bagit.Bag(str(bag_dir)).validate()
-        bagit_s = time.perf_counter() - started
+        bagit_s = 0.0
+        for _ in range(2):
+            started = time.perf_counter()
+            for bag_dir in small:
+                bagit.Bag(str(bag_dir)).validate()
+            bagit_s += time.perf_counter() - started
+        again_s, _ = _audit(base / "small", workers)
+        audit_s += again_s
         floor_s, small_bytes = hash_limit(_files(small), 1)
         out["small"] = {
             "bags": n_bags,
@@ -155,8 +161,8 @@ def run(
             "stook_audit_s": round(audit_s, 3),
             "bagit_validate_loop_s": round(bagit_s, 3),
             "raw_sha512_1proc_s": round(floor_s, 3),
-            "stook_bags_per_s": round(n_bags / audit_s, 1),
-            "bagit_bags_per_s": round(n_bags / bagit_s, 1),
+            "stook_bags_per_s": round(2 * n_bags / audit_s, 1),
+            "bagit_bags_per_s": round(2 * n_bags / bagit_s, 1),
             "ratio_vs_bagit": round(bagit_s / audit_s, 2),
             "target_ratio_vs_bagit": 4.0,
             "events_recorded": result.checked,
