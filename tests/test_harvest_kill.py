@@ -68,17 +68,21 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
                     time.sleep(0.01)
                 time.sleep(rng.uniform(0, 0.15))
             else:
-                time.sleep(rng.uniform(0.3, 1.5))  # anywhere: start-up, a page, a commit
+                time.sleep(rng.uniform(0.2, 1.2))  # anywhere: start-up, a page, a commit
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=30)
             if proc.returncode == -signal.SIGKILL and 0 < _pages_done(store_path) < RECORDS // BATCH:
                 killed_mid_harvest += 1
+
+        # an attempt may outrun its kill and finish: then there is nothing left to resume
+        resumable = _pages_done(store_path) > 0
         final = _start(url, store_path)
         out, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     summary = json.loads(out)
-    assert summary["complete"] is True and summary["resumed"] is True
+    assert summary["complete"] is True
+    assert summary["resumed"] is resumable
     assert killed_mid_harvest >= 2
 
     with Store.open(store_path) as store:
