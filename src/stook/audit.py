@@ -406,11 +406,6 @@ def scan_store(root: Path) -> set[str]:
     return found
 
 
-def find_unknown(root: Path, known: set[str]) -> list[str]:
-    """Bag directories under ``root`` the ledger never had, sorted."""
-    return sorted(scan_store(root) - known)
-
-
 def plan_audit(
     store: Store,
     options: AuditOptions,

@@ -355,33 +355,22 @@ class Ledger:
 
     # -- bags ---------------------------------------------------------------------
 
-    def insert_bag(
-        self, conn: sqlite3.Connection, bag: BagVersion, pending_events: Sequence[Event] = ()
-    ) -> None:
-        """Add a bag version; a pending one keeps the events to record once it is stored,
-        so a crash between its rename and its final commit loses none of them."""
-        self.insert_bags(conn, [(bag, pending_events)])
-
     def insert_bags(
         self, conn: sqlite3.Connection, bags: Sequence[tuple[BagVersion, Sequence[Event]]]
     ) -> None:
-        """:meth:`insert_bag` for many versions in one statement."""
+        """Add bag versions; a pending one keeps the events to record once it is stored,
+        so a crash between its rename and its final commit loses none of them."""
         conn.executemany(
             "INSERT INTO bags (identifier, id_key, version, name, path, fingerprint, payload_oxum,"
             " size, title, groups, created, state, pending_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [_bag_row(bag, events) for bag, events in bags],
         )
 
-    def mark_stored_many(self, conn: sqlite3.Connection, paths: Sequence[str], created: str) -> None:
+    def mark_stored(self, conn: sqlite3.Connection, paths: Sequence[str], created: str) -> None:
+        """Make pending versions visible; ``created`` is that moment (OAI datestamps use it)."""
         conn.executemany(
             "UPDATE bags SET state='stored', created=?, pending_events=NULL WHERE path=?",
             [(created, path) for path in paths],
-        )
-
-    def mark_stored(self, conn: sqlite3.Connection, path: str, created: str) -> None:
-        """Make a pending version visible; ``created`` is that moment (OAI datestamps use it)."""
-        conn.execute(
-            "UPDATE bags SET state='stored', created=?, pending_events=NULL WHERE path=?", (created, path)
         )
 
     def pending_events(self, path: str) -> list[Event]:

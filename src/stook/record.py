@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from stook.errors import RecordError, RecordInvalid
+from stook.errors import Problem, RecordError, RecordInvalid
 from stook.schema import record_schema, validate_record
 
 RECORD_SUFFIXES = {".yaml", ".yml", ".json"}
@@ -101,13 +101,18 @@ def load_record(path: Path) -> dict[str, Any]:
 def ensure_valid(record: dict[str, Any], *, source: str) -> None:
     problems = validate_record(record)
     if problems:
-        ident = record.get("identifier") if isinstance(record.get("identifier"), str) else None
-        raise RecordInvalid(
-            f"{source}: record is invalid ({len(problems)} error{'s' if len(problems) != 1 else ''})",
-            problems,
-            path=source,
-            record_id=ident,
-        )
+        raise record_invalid(record, problems, source=source)
+
+
+def record_invalid(record: Any, problems: list[Problem], *, source: str) -> RecordInvalid:
+    """The error for a record that failed validation, naming where it came from."""
+    identifier = record.get("identifier") if isinstance(record, dict) else None
+    return RecordInvalid(
+        f"{source}: record is invalid ({len(problems)} error{'s' if len(problems) != 1 else ''})",
+        problems,
+        path=source,
+        record_id=identifier if isinstance(identifier, str) else None,
+    )
 
 
 def canonical_json(record: dict[str, Any]) -> bytes:

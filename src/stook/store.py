@@ -47,10 +47,10 @@ from stook.bagwriter import (
     remove_tree,
 )
 from stook.durable import fsync_dirs, make_durable
-from stook.errors import RecordInvalid, StoreError, UsageError
+from stook.errors import StoreError, UsageError
 from stook.ledger import LEDGER_FILE, BagVersion, Event, Ledger, utc_now
 from stook.names import bag_label, bag_name, identifier_key, version_dir
-from stook.record import ensure_valid
+from stook.record import ensure_valid, record_invalid
 from stook.schema import schema_id
 
 TMP_DIR = ".tmp"
@@ -311,7 +311,7 @@ class Store:
                         )
                     )
                 with self.ledger.transaction() as conn:
-                    self.ledger.mark_stored(conn, bag.path, utc_now())
+                    self.ledger.mark_stored(conn, [bag.path], utc_now())
                     self.ledger.append_events(conn, events)
                 actions.append(f"completed {bag.path}")
             else:
@@ -476,13 +476,7 @@ class Store:
         for request, job, previous, built in rows:
             identifier = request.record["identifier"]
             if built.problems:
-                raise RecordInvalid(
-                    f"record {identifier!r}: record is invalid ({len(built.problems)} error"
-                    f"{'s' if len(built.problems) != 1 else ''})",
-                    built.problems,
-                    path=f"record {identifier!r}",
-                    record_id=identifier,
-                )
+                raise record_invalid(request.record, built.problems, source=f"record {identifier!r}")
             if built.error is not None:
                 raise built.error
             if built.unchanged:
@@ -623,7 +617,7 @@ class Store:
         fsync_dirs(self.root, parents)
         with self.ledger.transaction() as conn:
             stored_at = utc_now()  # taken under the write lock: visible from this instant
-            self.ledger.mark_stored_many(conn, [stage.bag.path for stage in staged], stored_at)
+            self.ledger.mark_stored(conn, [stage.bag.path for stage in staged], stored_at)
             self.ledger.append_events(conn, [e for stage in staged for e in events[stage.bag.path]])
         for stage in staged:
             stage.bag = replace(stage.bag, state="stored", created=stored_at)
