@@ -35,6 +35,7 @@ from stook.executor import Executor, JobFailed, open_executor
 from stook.ledger import BagVersion, Event, Ledger
 from stook.store import QUARANTINE_DIR, Store
 from stook.verify import Finding, VerifyResult, verify_bag
+from stook.verify.quick import plainly_intact
 
 AuditMode = Literal["full", "fast"]
 BagStatus = Literal["ok", "failed", "missing", "unknown", "error"]
@@ -473,8 +474,25 @@ def make_tasks(store: Store, bags: list[BagVersion], mode: AuditMode, slots: int
 
 
 def check_bag(task: BagTask) -> BagCheck:
-    """Verify one bag (runs in a worker). Only reads; an unreadable bag is an answer, not a crash."""
+    """Verify one bag (runs in a worker). Only reads; an unreadable bag is an answer, not a crash.
+
+    A full check of a plain bag goes the fast path (:mod:`stook.verify.quick`) first; anything
+    it does not vouch for, damage included, is checked again by the engine, which names it.
+    """
     started = time.perf_counter()
+    if task.mode == "full" and task.threads == 1:
+        intact = plainly_intact(task.path)
+        if intact is not None:
+            result = VerifyResult(
+                bag=task.path, mode="full", valid=True, complete=True, checksums_verified=True,
+                version="1.0", errors=[], warnings=[], files_checked=intact.files_checked,
+                bytes_hashed=intact.bytes_hashed, algorithms=list(intact.algorithms),
+            )
+            manifest, ledger_problems = _against_ingest(task, intact.payload_digests.get("sha512"))
+            return BagCheck(
+                result, None, time.perf_counter() - started, manifest=manifest, problems=(),
+                found_oxum=intact.payload_oxum, ledger_problems=ledger_problems,
+            )
     try:
         result = verify_bag(task.path, mode=task.mode, workers=task.threads)
     except NotABag as exc:
@@ -483,18 +501,30 @@ def check_bag(task: BagTask) -> BagCheck:
         return BagCheck(None, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     problems = tuple(classify(result))
     # the sha512 manifest as verified, to compare with the digests the ledger recorded at ingest
-    manifest = result.payload_digests.get("sha512") if result.valid else None
-    ledger_problems: tuple[FileProblem, ...] | None = None
-    if manifest is not None and task.ingest_loaded:
-        ingest = parse_ingest(task.ingest)
-        if ingest and not problems:
-            ledger_problems = tuple(_compare_digests(manifest, ingest))
-        manifest = None  # compared here, or (no digests at ingest) the Payload-Oxum is compared
+    manifest, ledger_problems = _against_ingest(
+        task, result.payload_digests.get("sha512") if result.valid else None, compare=not problems
+    )
     return BagCheck(
         replace(result, files=[], payload_digests={}), None, time.perf_counter() - started,
         manifest=manifest, problems=problems, warnings=tuple(_warnings(result.warnings)),
         found_oxum=_found_oxum(result), ledger_problems=ledger_problems,
     )
+
+
+def _against_ingest(
+    task: BagTask, manifest: dict[str, str] | None, *, compare: bool = True
+) -> tuple[dict[str, str] | None, tuple[FileProblem, ...] | None]:
+    """Compare a verified sha512 manifest with the ingest digests the task carries, in the worker.
+
+    Returns the manifest still to be compared by the parent (the task carried no digests)
+    and the problems found here (None when not compared here).
+    """
+    if manifest is None or not task.ingest_loaded:
+        return manifest, None
+    ingest = parse_ingest(task.ingest)
+    if ingest and compare:
+        return None, tuple(_compare_digests(manifest, ingest))
+    return None, None  # no digests at ingest: the parent compares the Payload-Oxum
 
 
 def check_bags(job: tuple[BagTask, ...]) -> list[BagCheck]:
