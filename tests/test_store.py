@@ -366,6 +366,37 @@ def test_batches_are_built_while_the_one_before_is_committed(tmp_path: Path) -> 
             assert_bagit_valid(result.path)
 
 
+def test_batches_built_while_one_commits_are_committed_together(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group commit: when committing is the slow side, batches already built share one sync."""
+    import stook.store as store_module
+
+    real = store_module.make_durable
+    syncs: list[int] = []
+
+    def slow_sync(root: Path, trees: list[Path]) -> None:
+        syncs.append(len(trees))
+        if len(syncs) == 1:
+            time.sleep(1.0)  # a slow disk: meanwhile the workers build the next batches
+        real(root, trees)
+
+    monkeypatch.setattr(store_module, "make_durable", slow_sync)
+    batches = [[_request(f"oai:g:{b}-{i}", f"text {b} {i}") for i in range(10)] for b in range(6)]
+    with Store.open(store_path, create=True) as store:
+        got = list(store.add_batches(batches, workers=2))
+        assert len(store.ledger.bags()) == 60
+        assert all(len(list(store.ledger.events(bag=b.path))) == 3 for b in store.ledger.bags())
+    assert [[r.bag.identifier for r in batch] for batch in got] == [
+        [r.record["identifier"] for r in batch] for batch in batches
+    ]
+    assert sum(syncs) == 60 and len(syncs) < 6, syncs
+    for batch in got:
+        for result in batch:
+            assert result.status == "new"
+            assert_bagit_valid(result.path)
+
+
 def test_a_failing_batch_keeps_the_batches_before_it_and_nothing_after(store_path: Path) -> None:
     batches = [[_request(f"oai:f:{b}-{i}") for i in range(10)] for b in range(4)]
     batches[2][4].record["language"] = "not a list"

@@ -9,12 +9,13 @@ one place (looking up versions, the sync, the renames, the ledger).
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class BuildJob:
     label: str
     tmp: Path
     previous_fingerprint: str | None
+    new_parent: bool = False  # ``tmp``'s parent is to be created too (a first version's name dir)
 
 
 @dataclass
@@ -114,7 +116,8 @@ def build(job: BuildJob) -> BuildOutcome:
         payload = [PayloadItem(RECORD_FILE, data=record_bytes), *job.payload]
         info = bag_info_fields(job.record, job.label, job.source_organization)
         try:
-            os.makedirs(job.tmp.parent, exist_ok=True)  # a first version's name directory
+            if job.new_parent:
+                os.mkdir(job.tmp.parent)
         except OSError as exc:
             raise BagError(f"{job.tmp.parent}: cannot create: {exc.strerror or exc}", path=job.tmp) from exc
         built = write_bag(job.tmp, payload, info, job.algorithms)
@@ -136,12 +139,16 @@ def build_batch(jobs: Sequence[BuildJob]) -> list[BuildOutcome]:
     return [build(job) for job in jobs]
 
 
-def _die_with_parent() -> None:
-    """Worker setup: leave Ctrl-C to the parent, and end if the parent is killed.
+def _worker_setup() -> None:
+    """Worker setup: leave Ctrl-C to the parent, end if the parent is killed, and keep the
+    garbage collector off what the worker inherited.
 
     A worker orphaned by a SIGKILL would otherwise wait forever, holding the parent's
-    pipes open.
+    pipes open. A forked worker starts with the parent's whole heap (a harvest's pages,
+    a batch's records); frozen, it is never scanned again by the collector, which
+    otherwise walks it at every full collection and copies its pages as it goes.
     """
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         try:
@@ -153,30 +160,37 @@ def _die_with_parent() -> None:
 
 def start_workers(count: int) -> ProcessPoolExecutor:
     """A pool of ``count`` build workers, started now."""
-    pool = ProcessPoolExecutor(max_workers=count, initializer=_die_with_parent)
+    pool = ProcessPoolExecutor(max_workers=count, initializer=_worker_setup)
     pool.submit(os.getpid)  # the pool forks its workers at the first submission
     return pool
 
 
-def submit_builds(
-    jobs: Sequence[BuildJob], pool: ProcessPoolExecutor | None, workers: int
-) -> Callable[[], list[BuildOutcome]]:
-    """Start the jobs; the returned function waits for their outcomes, in job order.
+class Builds:
+    """Jobs handed to the build workers (or already built here): wait for them, or ask."""
 
-    Without a pool the jobs run here, now. With one they are spread over its
-    workers in batches and this returns at once, so the caller can commit other work
-    meanwhile.
-    """
-    if pool is None or len(jobs) < 2:
-        done = build_batch(jobs)
-        return lambda: done
-    size = max(1, min(16, -(-len(jobs) // (workers * 2))))
-    futures = [pool.submit(build_batch, jobs[i : i + size]) for i in range(0, len(jobs), size)]
+    def __init__(self, futures: list[Future[list[BuildOutcome]]] | None = None,
+                 done: list[BuildOutcome] | None = None) -> None:
+        self._futures = futures or []
+        self._done = done
 
-    def collect() -> list[BuildOutcome]:
+    def ready(self) -> bool:
+        """Whether every job has finished, so :meth:`outcomes` will not wait."""
+        return self._done is not None or all(f.done() for f in self._futures)
+
+    def outcomes(self) -> list[BuildOutcome]:
+        """The outcomes in job order, once every job has finished."""
+        if self._done is not None:
+            return self._done
         try:
-            return [outcome for future in futures for outcome in future.result()]
+            return [outcome for future in self._futures for outcome in future.result()]
         finally:
-            wait(futures)  # none still writing, even when one failed
+            wait(self._futures)  # none still writing, even when one failed
 
-    return collect
+
+def submit_builds(jobs: Sequence[BuildJob], pool: ProcessPoolExecutor | None, workers: int) -> Builds:
+    """Start the jobs and return at once (with a pool), so the caller can commit other work
+    meanwhile; without a pool, or for a single job, they run here, now."""
+    if pool is None or len(jobs) < 2:
+        return Builds(done=build_batch(jobs))
+    size = max(1, min(16, -(-len(jobs) // (workers * 2))))
+    return Builds([pool.submit(build_batch, jobs[i : i + size]) for i in range(0, len(jobs), size)])

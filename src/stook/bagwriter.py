@@ -126,29 +126,60 @@ class _Hashers:
         return {alg: obj.hexdigest() for alg, obj in zip(self.algorithms, self.objs, strict=True)}
 
 
+def _source_error(source: Path, what: str, exc: OSError) -> ContentError:
+    """An OS error on a file to be bagged, as a message that names it and says what it is."""
+    if isinstance(exc, FileNotFoundError):
+        return ContentError(f"{source}: {what} not found", path=source)
+    if isinstance(exc, IsADirectoryError):
+        return ContentError(f"{source}: {what} is a directory, not a file", path=source)
+    return ContentError(f"{source}: cannot read {what}: {exc.strerror}", path=source)
+
+
 @contextmanager
 def open_source(source: Path, what: str = "file") -> Iterator[BinaryIO]:
     """Open a file to be bagged, turning OS errors into messages that name it and say what it is."""
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
-    except FileNotFoundError as exc:
-        raise ContentError(f"{source}: {what} not found", path=source) from exc
-    except IsADirectoryError as exc:
-        raise ContentError(f"{source}: {what} is a directory, not a file", path=source) from exc
     except OSError as exc:
-        raise ContentError(f"{source}: cannot read {what}: {exc.strerror}", path=source) from exc
+        raise _source_error(source, what, exc) from exc
     with handle:
         yield handle
 
 
+_READ_SOURCE = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _copy_hashing(source: Path, target: str, algorithms: Sequence[str]) -> tuple[dict[str, str], int]:
+    """Copy ``source`` to the new file ``target`` and hash it on the way, in one pass.
+
+    Plain descriptors, no buffered file objects: most attachments are small, and a
+    bag holds several, so the per-file cost is mostly system calls.
+    """
     hashers = _Hashers(algorithms)
     size = 0
-    with open_source(source) as src, open(target, "xb") as dst:
-        while chunk := src.read(CHUNK):
-            hashers.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
+    try:
+        src = os.open(source, _READ_SOURCE)
+    except OSError as exc:
+        raise _source_error(source, "file", exc) from exc
+    try:
+        dst = os.open(target, _NEW_FILE, 0o644)
+        try:
+            while True:
+                try:
+                    chunk = os.read(src, CHUNK)
+                except OSError as exc:
+                    raise _source_error(source, "file", exc) from exc
+                if not chunk:
+                    break
+                hashers.update(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(dst, view) :]
+                size += len(chunk)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
     return hashers.hexdigests(), size
 
 
@@ -214,8 +245,7 @@ def write_bag(
             target = data_dir + "/" + item.path
             parent = target.rsplit("/", 1)[0]
             if parent not in made_dirs:
-                os.makedirs(parent, exist_ok=True)
-                made_dirs.add(parent)
+                _make_parents(parent, made_dirs)
             if item.data is not None:
                 hashers = _Hashers(algorithms)
                 hashers.update(item.data)
@@ -266,6 +296,15 @@ def write_bag(
         shutil.rmtree(directory, ignore_errors=True)
         raise
     return built
+
+
+def _make_parents(directory: str, made: set[str]) -> None:
+    """Create ``directory`` and whatever of its parents this bag has not made yet."""
+    parent = directory.rsplit("/", 1)[0]
+    if parent not in made:
+        _make_parents(parent, made)
+    os.mkdir(directory)
+    made.add(directory)
 
 
 def remove_tree(path: Path) -> None:

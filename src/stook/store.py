@@ -22,7 +22,7 @@ import os
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -33,6 +33,7 @@ from stook.bagbuild import RECORD_FILE as RECORD_FILE
 from stook.bagbuild import (
     BuildJob,
     BuildOutcome,
+    Builds,
     fingerprint_of,
     record_groups,
     stable_record_bytes,
@@ -138,7 +139,7 @@ class _Flight:
     segment: list[BagRequest]
     jobs: list[BuildJob]
     bases: list[BagVersion | None]
-    outcomes: Callable[[], list[BuildOutcome]]
+    builds: Builds
     building: list[Path]  # its temporary bags, to remove if it never lands
     landed: bool = False
 
@@ -148,7 +149,7 @@ def _discard(flight: _Flight) -> None:
     if flight.landed:
         return
     with contextlib.suppress(Exception):
-        flight.outcomes()
+        flight.builds.outcomes()
     for tmp in flight.building:
         remove_tree(tmp)
 
@@ -453,15 +454,16 @@ class Store:
                     label=label,
                     tmp=top if previous else top / version_dir(1),
                     previous_fingerprint=previous.fingerprint if previous else None,
+                    new_parent=previous is None,
                 )
             )
             building.append(top)
-        waiter = submit_builds(jobs, pool[0] if pool else None, pool[1] if pool else 1)
-        return _Flight(segment, jobs, bases, waiter, building)
+        builds = submit_builds(jobs, pool[0] if pool else None, pool[1] if pool else 1)
+        return _Flight(segment, jobs, bases, builds, building)
 
     def _take(self, flight: _Flight, staged: list[_Staged]) -> list[AddResult | _Staged]:
         """Wait for a flight's builds; stage the changed ones, or raise the first failure."""
-        outcomes = flight.outcomes()
+        outcomes = flight.builds.outcomes()
         rows = list(zip(flight.segment, flight.jobs, flight.bases, outcomes, strict=True))
         mine: dict[Path, _Staged] = {}
         for request, job, previous, built in rows:
@@ -491,10 +493,13 @@ class Store:
     ) -> Iterator[list[AddResult]]:
         """Store batches one after another, each all or nothing as in :meth:`add_many`.
 
-        While one batch is made durable and committed, the workers already check and
-        build the next two, so a long run of batches (a harvest, a migration) keeps
-        every core busy. A batch that repeats a record of a batch still in flight
-        waits for that one to be committed first. Results come in batch order.
+        While batches are made durable and committed, the workers already check and
+        build the next ones, so a long run of batches (a harvest, a migration) keeps
+        every core busy. Batches already built when one is committed are committed
+        with it (group commit: one sync for all), so when committing is the slower
+        side, it syncs less often. A batch that repeats a record of a batch still in
+        flight waits for that one to be committed first. Results come in batch order;
+        after a failed batch, the batches before it are stored and none after.
         """
         pool = self._build_pool(PARALLEL_BATCH, workers)
         with self.writing():
@@ -504,32 +509,65 @@ class Store:
                     requests = _prechecked(batch)
                     keys = {identifier_key(r.record["identifier"]) for r in requests}
                     if pool is None or len(keys) < len(requests):
-                        while flights:
-                            yield self._land(flights.popleft()[0])
+                        yield from self._land_flights(flights, keep=0)
                         yield self.add_many(requests, workers=workers)
                         continue
-                    while flights and (
-                        len(flights) >= IN_FLIGHT or any(keys & busy for _, busy in flights)
-                    ):
-                        yield self._land(flights.popleft()[0])
+                    if any(keys & busy for _, busy in flights):
+                        yield from self._land_flights(flights, keep=0)
                     flights.append((self._launch(requests, [], [], pool), keys))
-                while flights:
-                    yield self._land(flights.popleft()[0])
+                    if len(flights) > IN_FLIGHT:
+                        yield from self._land_flights(flights, keep=1)
+                yield from self._land_flights(flights, keep=0)
             finally:
                 for flight, _ in flights:
                     _discard(flight)
 
-    def _land(self, flight: _Flight) -> list[AddResult]:
-        """Wait for a flight, then make it durable and commit it; on failure, keep nothing of it."""
+    def _land_flights(
+        self, flights: deque[tuple[_Flight, set[str]]], *, keep: int
+    ) -> Iterator[list[AddResult]]:
+        """Commit the oldest flight and every later one already built, all but the last
+        ``keep`` (left building), with one sync; then the rest, the same way, if ``keep`` is 0."""
+        while len(flights) > keep:
+            group = [flights.popleft()[0]]
+            while len(flights) > keep and flights[0][0].builds.ready():
+                group.append(flights.popleft()[0])
+            results, failure = self._land(group)
+            yield from results
+            if failure is not None:
+                raise failure
+            if keep:
+                return
+
+    def _land(self, group: list[_Flight]) -> tuple[list[list[AddResult]], Exception | None]:
+        """Wait for the flights of ``group`` in order, then commit together those that built.
+
+        A flight whose batch fails (an invalid record, an unreadable file) is discarded
+        with every flight after it; its error is returned, to be raised once the results
+        of the flights before it are handed out. A failure to commit keeps nothing.
+        """
         staged: list[_Staged] = []
+        outcomes: list[list[AddResult | _Staged]] = []
+        failure: Exception | None = None
         try:
-            outcome = self._take(flight, staged)
+            for flight in group:
+                mine: list[_Staged] = []
+                try:
+                    outcomes.append(self._take(flight, mine))
+                except Exception as exc:
+                    failure = exc
+                    break
+                staged.extend(mine)
+            taken = group[: len(outcomes)]
+            for flight in group[len(outcomes):]:
+                _discard(flight)
             self._commit(staged)
         except BaseException:
-            _discard(flight)
+            for flight in group:
+                _discard(flight)
             raise
-        flight.landed = True
-        return [_result(item, self.root) for item in outcome]
+        for flight in taken:
+            flight.landed = True
+        return [[_result(item, self.root) for item in outcome] for outcome in outcomes], failure
 
     def _new_version(self, job: BuildJob, previous: BagVersion | None, outcome: BuildOutcome) -> BagVersion:
         assert outcome.built is not None
