@@ -350,6 +350,39 @@ def test_a_crash_after_the_rename_keeps_every_event_of_the_bag(
         assert store.ledger.pending() == []
 
 
+def test_events_kept_in_the_older_pending_format_are_recorded_too(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store left pending by an earlier stook (events kept as dicts) is finished the same way."""
+    import stook.store as store_module
+
+    def crash(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    with Store.open(store_path, create=True) as store:
+        monkeypatch.setattr(store_module, "fsync_dirs", crash)
+        with pytest.raises(KeyboardInterrupt):
+            store.add(BagRequest({"identifier": "oai:x:old", "title": "t"}))
+        monkeypatch.undo()
+        (pending,) = store.ledger.pending()
+        rows = json.loads(store.ledger.connection.execute(
+            "SELECT pending_events FROM bags WHERE path = ?", (pending.path,)).fetchone()[0])
+        names = ("uuid", "type", "datetime", "identifier", "version", "bag", "agent", "outcome", "detail")
+        as_dicts = [
+            {**dict(zip(names, row[:9], strict=True)), "data": json.loads(row[9]) if row[9] else None}
+            for row in rows
+        ]
+        with store.ledger.transaction() as conn:
+            conn.execute("UPDATE bags SET pending_events = ? WHERE path = ?",
+                         (json.dumps(as_dicts), pending.path))
+    with Store.open(store_path) as store:
+        events = list(store.ledger.events(identifier="oai:x:old"))
+        assert [(e.type, e.uuid) for e in events] == [(d["type"], d["uuid"]) for d in as_dicts]
+        mes = next(e for e in events if e.type == "mes")
+        assert mes.data is not None and list(mes.data["sha512"]) == ["data/record.json"]
+        assert store.ledger.pending() == []
+
+
 def test_batches_are_built_while_the_one_before_is_committed(tmp_path: Path) -> None:
     batches = [[_request(f"oai:b:{b}-{i}", f"text {b} {i}") for i in range(10)] for b in range(4)]
     batches[2].append(_request("oai:b:1-3", "a new text"))  # a record of the batch before

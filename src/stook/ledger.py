@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -356,7 +356,7 @@ class Ledger:
     # -- bags ---------------------------------------------------------------------
 
     def insert_bags(
-        self, conn: sqlite3.Connection, bags: Sequence[tuple[BagVersion, Sequence[Event]]]
+        self, conn: sqlite3.Connection, bags: Sequence[tuple[BagVersion, Sequence[EventRow]]]
     ) -> None:
         """Add bag versions; a pending one keeps the events to record once it is stored,
         so a crash between its rename and its final commit loses none of them."""
@@ -378,7 +378,7 @@ class Ledger:
         row = self._conn.execute("SELECT pending_events FROM bags WHERE path=?", (path,)).fetchone()
         if row is None or not row[0]:
             return []
-        return [Event(**data) for data in json.loads(row[0])]
+        return [_row_event(item) for item in json.loads(row[0])]
 
     def forget_pending(self, conn: sqlite3.Connection, path: str) -> None:
         conn.execute("DELETE FROM bags WHERE path=? AND state='pending'", (path,))
@@ -393,6 +393,23 @@ class Ledger:
     def latest(self, id_key: str, *, include_pending: bool = False) -> BagVersion | None:
         found = self.versions(id_key, include_pending=include_pending)
         return found[-1] if found else None
+
+    def latest_of(self, id_keys: Iterable[str]) -> dict[str, BagVersion]:
+        """The latest version, pending ones included, of each key that has one: one query
+        per few hundred keys, for a batch about to be stored."""
+        found: dict[str, BagVersion] = {}
+        keys = list(dict.fromkeys(id_keys))
+        for start in range(0, len(keys), 500):  # well under SQLite's host-parameter limit
+            chunk = keys[start:start + 500]
+            rows = self._conn.execute(
+                f"SELECT {BAG_COLUMNS} FROM bags b WHERE id_key IN ({','.join('?' * len(chunk))})"
+                " AND version = (SELECT MAX(version) FROM bags WHERE id_key = b.id_key)",
+                chunk,
+            )
+            for row in rows:
+                bag = BagVersion.from_row(row)
+                found[bag.id_key] = bag
+        return found
 
     def bag_by_path(self, path: str) -> BagVersion | None:
         row = self._conn.execute(f"SELECT {BAG_COLUMNS} FROM bags WHERE path=?", (path,)).fetchone()
@@ -415,24 +432,14 @@ class Ledger:
     # -- events -------------------------------------------------------------------
 
     def append_events(self, conn: sqlite3.Connection, events: Iterable[Event]) -> None:
+        self.append_rows(conn, [event_row(e) for e in events])
+
+    def append_rows(self, conn: sqlite3.Connection, rows: Sequence[EventRow]) -> None:
+        """Append events already turned into rows (see :func:`event_row`)."""
         conn.executemany(
             "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
             " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    e.uuid,
-                    e.type,
-                    e.datetime,
-                    e.identifier,
-                    e.version,
-                    e.bag,
-                    e.agent,
-                    e.outcome,
-                    e.detail,
-                    json.dumps(e.data, ensure_ascii=False, sort_keys=True) if e.data is not None else None,
-                )
-                for e in events
-            ],
+            rows,
         )
 
     def record_events(self, events: Sequence[Event]) -> None:
@@ -469,10 +476,27 @@ class Ledger:
         return self._conn
 
 
-_EVENT_FIELDS = fields(Event)
+EventRow = tuple[Any, ...]  # the columns of the events table, as inserted
 
 
-def _bag_row(bag: BagVersion, pending_events: Sequence[Event]) -> tuple[Any, ...]:
+def event_row(e: Event) -> EventRow:
+    """An event as the row it is inserted as; its data serialized once, here."""
+    data = json.dumps(e.data, ensure_ascii=False, sort_keys=True) if e.data is not None else None
+    return (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome, e.detail, data)
+
+
+def _row_event(row: Sequence[Any] | dict[str, Any]) -> Event:
+    """An event kept with a pending bag, back from its row (or, as kept before rows were
+    used, from a dict of its fields)."""
+    if isinstance(row, dict):
+        return Event(**row)
+    uuid_, type_, when, identifier, version, bag, agent, outcome, detail, data = row
+    return Event(type_, outcome, identifier, version, bag, detail=detail,
+                 data=json.loads(data) if data is not None else None,
+                 uuid=uuid_, datetime=when, agent=agent)
+
+
+def _bag_row(bag: BagVersion, pending_events: Sequence[EventRow]) -> tuple[Any, ...]:
     return (
         bag.identifier,
         bag.id_key,
@@ -486,16 +510,8 @@ def _bag_row(bag: BagVersion, pending_events: Sequence[Event]) -> tuple[Any, ...
         json.dumps(list(bag.groups), ensure_ascii=False),
         bag.created,
         bag.state,
-        json.dumps([_event_data(e) for e in pending_events], ensure_ascii=False)
-        if pending_events
-        else None,
+        json.dumps(pending_events, ensure_ascii=False) if pending_events else None,
     )
-
-
-def _event_data(event: Event) -> dict[str, Any]:
-    """An event's fields as stored while it waits for its bag (``Event(**data)`` rebuilds it)."""
-    # field by field: dataclasses.asdict deep-copies the digests in ``data`` for nothing
-    return {f.name: getattr(event, f.name) for f in _EVENT_FIELDS if f.name != "seq"}
 
 
 def _statements(script: str) -> list[str]:

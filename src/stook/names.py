@@ -61,6 +61,7 @@ def parse_version_dir(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def bag_label(identifier: str, version: int) -> str:
-    """Name of one bag version outside the store (export archives, bag-info)."""
-    return f"{bag_name(identifier)}.v{version}"
+def bag_label(identifier: str, version: int, name: str | None = None) -> str:
+    """Name of one bag version outside the store (export archives, bag-info); ``name`` is
+    ``bag_name(identifier)`` when the caller has it already."""
+    return f"{name or bag_name(identifier)}.v{version}"

@@ -20,7 +20,6 @@ import errno
 import fcntl
 import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -49,7 +48,7 @@ from stook.bagwriter import (
 )
 from stook.durable import fsync_dirs, make_durable
 from stook.errors import StoreError, UsageError
-from stook.ledger import LEDGER_FILE, BagVersion, Event, Ledger, utc_now
+from stook.ledger import LEDGER_FILE, BagVersion, Event, EventRow, Ledger, event_row, utc_now
 from stook.names import bag_label, bag_name, identifier_key, version_dir
 from stook.record import ensure_valid, record_invalid
 from stook.schema import schema_id
@@ -432,18 +431,21 @@ class Store:
         pool: tuple[ProcessPoolExecutor, int] | None,
     ) -> _Flight:
         """Look up each record's latest version and start checking and building it."""
-        in_batch = {stage.bag.id_key: stage.bag for stage in staged}
+        keys = [identifier_key(request.record["identifier"]) for request in segment]
+        known = self.ledger.latest_of(keys)
+        known.update((stage.bag.id_key, stage.bag) for stage in staged)
         jobs: list[BuildJob] = []
         bases: list[BagVersion | None] = []
         tmp_root = self.tmp_dir()
-        for request in segment:
+        suffixes = os.urandom(4 * len(segment)).hex()
+        for n, (request, key) in enumerate(zip(segment, keys, strict=True)):
             record = request.record
-            key = identifier_key(record["identifier"])
-            previous = in_batch.get(key) or self.ledger.latest(key, include_pending=True)
+            previous = known.get(key)
             version = previous.version + 1 if previous else 1
-            label = bag_label(record["identifier"], version)
+            name = bag_name(record["identifier"])
+            label = bag_label(record["identifier"], version, name)
             # a first version is built as v1 inside what becomes its name directory
-            top = tmp_root / f"{label if previous else bag_name(record['identifier'])}.{uuid.uuid4().hex[:8]}"
+            top = tmp_root / f"{label if previous else name}.{suffixes[8 * n:8 * n + 8]}"
             bases.append(previous)
             jobs.append(
                 BuildJob(
@@ -465,27 +467,28 @@ class Store:
         """Wait for a flight's builds; stage the changed ones, or raise the first failure."""
         outcomes = flight.builds.outcomes()
         rows = list(zip(flight.segment, flight.jobs, flight.bases, outcomes, strict=True))
-        mine: dict[Path, _Staged] = {}
+        mine: list[_Staged | None] = []
         for request, job, previous, built in rows:
+            stage = None
             if built.built is not None:  # staged first, so a failure below removes it too
                 stage = _Staged(
                     request, self._new_version(job, previous, built), job.tmp, built.built,
                     moves_name_dir=previous is None,
                 )
                 staged.append(stage)
-                mine[job.tmp] = stage
+            mine.append(stage)
         results: list[AddResult | _Staged] = []
-        for request, job, previous, built in rows:
+        for (request, _job, previous, built), stage in zip(rows, mine, strict=True):
             identifier = request.record["identifier"]
             if built.problems:
                 raise record_invalid(request.record, built.problems, source=f"record {identifier!r}")
             if built.error is not None:
                 raise built.error
-            if built.unchanged:
-                assert previous is not None
+            if stage is None:
+                assert built.unchanged and previous is not None
                 results.append(AddResult("unchanged", previous, self.root / previous.path))
             else:
-                results.append(mine[job.tmp])
+                results.append(stage)
         return results
 
     def add_batches(
@@ -634,31 +637,46 @@ class Store:
         if not staged:
             return
         make_durable(self.root, [s.tmp for s in staged])
-        events: dict[str, list[Event]] = {}
+        now = utc_now()
+        rows: list[list[EventRow]] = []
         for stage in staged:
-            own = _ingest_events(stage) if stage.ingest_events else []
-            events[stage.bag.path] = [*(_about(e, stage.bag) for e in stage.request.events), *own]
+            own = _ingest_events(stage, now) if stage.ingest_events else []
+            events = [*(_about(e, stage.bag) for e in stage.request.events), *own]
+            rows.append([event_row(e) for e in events])
         with self.ledger.transaction() as conn:
-            self.ledger.insert_bags(conn, [(stage.bag, events[stage.bag.path]) for stage in staged])
+            self.ledger.insert_bags(conn, list(zip((stage.bag for stage in staged), rows, strict=True)))
+        root = os.fspath(self.root)
         parents: list[Path] = []
         for stage in staged:
-            final = self.root / stage.bag.path
-            if stage.moves_name_dir and not final.parent.exists():
-                os.rename(stage.tmp.parent, final.parent)  # the name directory, holding v1
+            name_dir = os.path.join(root, stage.bag.name)
+            if stage.moves_name_dir and _rename_into_place(stage.tmp.parent, name_dir):
+                parents.append(self.root)  # the name directory, holding v1
+                continue
+            try:
+                os.mkdir(name_dir)
                 parents.append(self.root)
-            else:
-                if not final.parent.exists():
-                    final.parent.mkdir()
-                    parents.append(self.root)
-                os.rename(stage.tmp, final)
-                parents.append(final.parent)
+            except FileExistsError:
+                pass
+            os.rename(stage.tmp, os.path.join(root, stage.bag.path))
+            parents.append(Path(name_dir))
         fsync_dirs(self.root, parents)
         with self.ledger.transaction() as conn:
             stored_at = utc_now()  # taken under the write lock: visible from this instant
             self.ledger.mark_stored(conn, [stage.bag.path for stage in staged], stored_at)
-            self.ledger.append_events(conn, [e for stage in staged for e in events[stage.bag.path]])
+            self.ledger.append_rows(conn, [row for bag_rows in rows for row in bag_rows])
         for stage in staged:
             stage.bag = replace(stage.bag, state="stored", created=stored_at)
+
+
+def _rename_into_place(source: Path, target: str) -> bool:
+    """Rename a directory to ``target`` unless a non-empty directory is there already."""
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return False
+        raise
+    return True
 
 
 def _about(event: Event, bag: BagVersion) -> Event:
@@ -671,13 +689,15 @@ def _about(event: Event, bag: BagVersion) -> Event:
     )
 
 
-def _ingest_events(stage: _Staged) -> list[Event]:
+def _ingest_events(stage: _Staged, now: str) -> list[Event]:
+    """The validation, digest and ingestion events of a bag being committed at ``now``."""
     bag = stage.bag
     built = stage.built
     algorithms = list(built.payload_digests)
 
     def event(kind: str, detail: str, data: dict[str, Any] | None = None) -> Event:
-        return Event(kind, "suc", bag.identifier, bag.version, bag.path, detail=detail, data=data)
+        return Event(kind, "suc", bag.identifier, bag.version, bag.path, detail=detail, data=data,
+                     datetime=now)
 
     return [
         event("val", f"record valid against {schema_id()}"),
