@@ -118,4 +118,7 @@ def run(count: int = 2000, batch: int = 100, rounds: int = 2) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    from workdirs import settle
+
+    settle()
     run()

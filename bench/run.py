@@ -16,6 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from workdirs import settle  # noqa: E402
+
 BENCHES = ["bench_bag", "bench_verify", "bench_harvest", "bench_audit", "bench_provider"]
 
 
@@ -28,6 +30,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     results = {}
+    settle()  # before the first bench writes: what ran before may have left the disk slow
     for name in args.names or BENCHES:
         try:
             module = importlib.import_module(name)

@@ -261,7 +261,7 @@ def write_bag(
 
         when = bagging_date or datetime.now(timezone.utc)
         bag_info = list(info) + [
-            ("Bagging-Date", when.strftime("%Y-%m-%d")),
+            ("Bagging-Date", when.date().isoformat()),
             ("Bag-Size", human_size(built.payload_bytes)),
             ("Payload-Oxum", built.payload_oxum),
             ("Bag-Software-Agent", f"{AGENT} <{PROJECT_URL}>"),
