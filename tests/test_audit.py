@@ -23,7 +23,7 @@ from stook.audit import (
     AuditResult,
     BagAudit,
     BagTask,
-    _History,
+    FixHistory,
     check_bag,
     judge,
     make_jobs,
@@ -253,7 +253,7 @@ def test_without_ingest_digests_the_ledger_payload_oxum_is_compared(tmp_path: Pa
         (bag,) = store.ledger.bags()
         check = check_bag(BagTask(bag.path, str(bag_dir), "full", bag.size))
         assert check.result is not None and check.result.valid
-        audit = judge(bag, check, "full", _History(), ingest=None)  # e.g. a bag received whole
+        audit = judge(bag, check, "full", FixHistory(), ingest=None)  # e.g. a bag received whole
     (problem,) = audit.problems
     assert (problem.kind, problem.code, problem.expected) == (
         "ledger-mismatch", "ledger-oxum-mismatch", bag.payload_oxum

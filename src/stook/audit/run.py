@@ -1,0 +1,314 @@
+"""Running an audit: plan which bags are due, verify them in parallel, record every verdict."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from stook.audit.check import (
+    BagCheck,
+    BagTask,
+    check_bags,
+    fix_event,
+    ingest_data,
+    ingest_digests,
+    judge,
+    missing_audit,
+    unknown_audit,
+)
+from stook.audit.model import (
+    AuditMode,
+    AuditOptions,
+    AuditResult,
+    BagAudit,
+    FixHistory,
+    SkippedBag,
+    stamp,
+)
+from stook.executor import Executor, JobFailed, open_executor
+from stook.ledger import BagVersion, Event, Ledger
+from stook.store import QUARANTINE_DIR, Store
+
+#: Group commit: write buffered events after this many seconds or this many events
+#: (the very first verdict is written at once, so even a short-lived run leaves a trace).
+FLUSH_SECONDS = 0.1
+FLUSH_EVENTS = 256
+#: A bag bigger than its fair share of the run is hashed with this many threads at most.
+MAX_THREADS_PER_BAG = 8
+#: Small bags go to workers in batches of up to this many bags (fewer round trips) ...
+JOB_BAGS = 64
+#: ... and a bag this big always travels alone.
+JOB_BYTES = 8 << 20
+
+
+@dataclass
+class AuditPlan:
+    """What one run will do: bags to verify (in order), bags gone, unknown dirs, skipped."""
+
+    due: list[BagVersion]
+    missing: list[BagVersion]
+    unknown: list[str]
+    skipped: list[SkippedBag]
+    deferred: list[SkippedBag]
+    history: dict[str, FixHistory]
+
+
+def _fix_history(ledger: Ledger, mode: AuditMode) -> dict[str, FixHistory]:
+    """Per bag path: the last fixity check, its outcome, and when it was last seen intact."""
+    rows = ledger.connection.execute(
+        "SELECT bag, last_any, last_outcome, last_full, last_intact FROM fixity"
+    )
+    return {
+        bag: FixHistory(
+            last_check=last_any if mode == "fast" else last_full,
+            last_outcome=last_outcome,
+            last_any=last_any,
+            last_intact=last_intact,
+        )
+        for bag, last_any, last_outcome, last_full, last_intact in rows
+    }
+
+
+def scan_store(root: Path) -> set[str]:
+    """Bag directories on disk: ``<name>/<dir>`` for each version, or ``<name>`` for a bag at the top.
+
+    One listing per name directory: a store of N bags costs about N+1 listings
+    and no per-bag stat.
+    """
+    found: set[str] = set()
+    try:
+        top = list(os.scandir(root))
+    except OSError:
+        return found
+    for entry in top:
+        if entry.name.startswith(".") or entry.name == QUARANTINE_DIR:
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            subs = list(os.scandir(entry.path))
+        except OSError:
+            found.add(entry.name)
+            continue
+        if any(sub.name == "bagit.txt" for sub in subs):
+            found.add(entry.name)  # a bag dropped at the top of the store
+            continue
+        found.update(
+            f"{entry.name}/{sub.name}" for sub in subs if sub.is_dir(follow_symlinks=False)
+        )
+    return found
+
+
+def plan_audit(
+    store: Store,
+    options: AuditOptions,
+    *,
+    now: datetime | None = None,
+    listing: Callable[[], set[str]] | None = None,
+) -> AuditPlan:
+    """Decide what a run checks: never-checked first, then the oldest check first.
+
+    ``listing`` waits for :func:`scan_store` started elsewhere (a worker lists the
+    store while this process reads the ledger); without it the store is listed here.
+    """
+    ledger = store.ledger
+    history = _fix_history(ledger, options.mode)
+    bags = ledger.bags()
+    known = {b.path for b in bags}
+    known.update(b.path for b in ledger.pending())
+    on_disk = listing() if listing is not None else scan_store(store.root)
+    unknown = sorted(on_disk - known)
+    missing = [b for b in bags if b.path not in on_disk and not os.path.lexists(store.root / b.path)]
+    gone = {b.path for b in missing}
+    present = [b for b in bags if b.path not in gone]
+
+    def key(b: BagVersion) -> tuple[bool, str, str, str]:
+        last = history.get(b.path, FixHistory()).last_check
+        return (last is not None, last or "", b.created, b.path)
+
+    present.sort(key=key)
+    cutoff = None
+    if options.max_age is not None:
+        cutoff = stamp((now or datetime.now(timezone.utc)) - options.max_age)
+    due: list[BagVersion] = []
+    skipped: list[SkippedBag] = []
+    for b in present:
+        last = history.get(b.path, FixHistory()).last_check
+        if cutoff is not None and last is not None and last > cutoff:
+            skipped.append(SkippedBag(b.path, b.identifier, b.version, last, "not-due"))
+        else:
+            due.append(b)
+    deferred: list[SkippedBag] = []
+    if options.limit is not None and len(due) > options.limit:
+        for b in due[options.limit:]:
+            last = history.get(b.path, FixHistory()).last_check
+            deferred.append(SkippedBag(b.path, b.identifier, b.version, last, "over-limit"))
+        due = due[: options.limit]
+    return AuditPlan(due, missing, unknown, skipped, deferred, history)
+
+
+def make_tasks(store: Store, bags: list[BagVersion], mode: AuditMode, slots: int) -> list[BagTask]:
+    """Largest bags first, so a huge one never starts last; a bag heavier than a worker's
+    fair share of the run is also hashed with several threads (files in parallel)."""
+    total = sum(b.size for b in bags)
+    share = total / slots if slots else total
+    tasks = []
+    root = str(store.root)
+    for b in sorted(bags, key=lambda b: (-b.size, b.path)):
+        threads = 1
+        if slots > 1 and mode == "full" and b.size >= share:
+            threads = min(slots, MAX_THREADS_PER_BAG)
+        tasks.append(BagTask(b.path, os.path.join(root, b.path), mode, b.size, threads))
+    return tasks
+
+
+def make_jobs(tasks: list[BagTask], slots: int) -> list[tuple[BagTask, ...]]:
+    """Big bags travel alone; small ones in batches, small enough to keep every worker busy."""
+    alone = [t for t in tasks if t.threads > 1 or t.size >= JOB_BYTES]
+    small = [t for t in tasks if not (t.threads > 1 or t.size >= JOB_BYTES)]
+    jobs: list[tuple[BagTask, ...]] = [(t,) for t in alone]
+    if small:
+        per_job = max(1, min(JOB_BAGS, len(small) // (slots * 4)))
+        jobs.extend(tuple(small[i:i + per_job]) for i in range(0, len(small), per_job))
+    return jobs
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+class _EventWriter:
+    """Buffers events and commits them in small groups (durable within FLUSH_SECONDS)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.buffer: list[Event] = []
+        self.last = time.monotonic()
+        self.written = 0
+
+    def add(self, event: Event) -> None:
+        self.buffer.append(event)
+        if (
+            not self.written
+            or len(self.buffer) >= FLUSH_EVENTS
+            or time.monotonic() - self.last >= FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.ledger.record_events(self.buffer)
+            self.written += len(self.buffer)
+            self.buffer = []
+        self.last = time.monotonic()
+
+
+def run_audit(
+    store: Store,
+    options: AuditOptions,
+    *,
+    on_result: Callable[[BagAudit], None] | None = None,
+    executor: Executor | None = None,
+) -> AuditResult:
+    """Audit ``store`` as ``options`` say; record a fix event per bag; return every finding.
+
+    ``on_result`` is called as each bag's verdict arrives (progress bars, live output).
+    Ctrl-C stops the run after recording every verdict already in; the result then has
+    ``interrupted`` set (exit code 130).
+    """
+    started = time.monotonic()
+    mode = options.mode
+    own_executor = executor is None
+    runner = executor or open_executor(workers=options.workers, scheduler=options.scheduler)
+    try:
+        runner.start()  # workers start while the plan is made
+        plan = plan_audit(store, options, listing=runner.aside(scan_store, store.root))
+    except BaseException:
+        if own_executor:
+            runner.close()
+        raise
+    result = AuditResult(
+        store=str(store.root), mode=mode, executor=runner.describe(),
+        started=stamp(datetime.now(timezone.utc)),
+        max_age=_format_age(options.max_age), limit=options.limit,
+        skipped=plan.skipped, deferred=plan.deferred,
+    )
+    writer = _EventWriter(store.ledger)
+    by_path = {b.path: b for b in plan.due}
+
+    def take(audit: BagAudit) -> None:
+        if audit.status != "error":
+            event = fix_event(audit)
+            audit.event = event.uuid
+            writer.add(event)
+        result.bags.append(audit)
+        if on_result is not None:
+            on_result(audit)
+
+    try:
+        for bag in plan.missing:
+            take(missing_audit(bag, store.root, mode, plan.history.get(bag.path, FixHistory())))
+        for rel in plan.unknown:
+            take(unknown_audit(rel, store.root, mode, plan.history.get(rel, FixHistory())))
+        writer.flush()
+        jobs = make_jobs(make_tasks(store, plan.due, mode, runner.slots), runner.slots)
+
+        def with_ingest(jobs: list[tuple[BagTask, ...]]) -> Iterator[tuple[BagTask, ...]]:
+            """Each job with its bags' ingest digests, looked up in one query as it is sent."""
+            for job in jobs:
+                raw = ingest_data(store.ledger, [t.bag for t in job])
+                yield tuple(BagTask(t.bag, t.path, t.mode, t.size, t.threads, raw.get(t.bag), True)
+                            for t in job)
+
+        for job, checks in runner.map_unordered(check_bags, with_ingest(jobs)):
+            answers: list[BagCheck | JobFailed[Any]] = (
+                [checks] * len(job) if isinstance(checks, JobFailed) else list(checks)
+            )
+            for task, check in zip(job, answers, strict=True):
+                bag = by_path[task.bag]
+                ingest = None
+                if isinstance(check, BagCheck) and check.manifest is not None:
+                    ingest = ingest_digests(store.ledger, bag.path)
+                take(judge(bag, check, mode, plan.history.get(bag.path, FixHistory()), ingest))
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        writer.flush()
+        if own_executor:
+            if result.interrupted:
+                _stop_now(runner)
+            runner.close()
+    result.elapsed = time.monotonic() - started
+    result.finished = stamp(datetime.now(timezone.utc))
+    return result
+
+
+def audit_store(path: str | os.PathLike[str], options: AuditOptions,
+                on_result: Callable[[BagAudit], None] | None = None) -> AuditResult:
+    """Open the store at ``path`` (StoreError if it is not one) and audit it."""
+    with Store.open(path) as store:
+        return run_audit(store, options, on_result=on_result)
+
+
+def _stop_now(runner: Executor) -> None:
+    """After Ctrl-C, don't wait for workers hashing big bags: their results would be dropped."""
+    pool = getattr(runner, "_pool", None)
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        with contextlib.suppress(Exception):  # already gone
+            process.terminate()
+
+
+def _format_age(age: timedelta | None) -> str | None:
+    if age is None:
+        return None
+    seconds = int(age.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
