@@ -101,7 +101,7 @@ def _respace(bag: Path, sep: str) -> None:
 
 
 def _symlink_payload(bag: Path) -> None:
-    (bag / "data/link.txt").symlink_to("text.txt")
+    """data/link.txt listed in the manifests, then made a symlink to data/text.txt (same bytes)."""
     write_bag(bag, {**FILES, "data/link.txt": FILES["data/text.txt"]})
     (bag / "data/link.txt").unlink()
     (bag / "data/link.txt").symlink_to("text.txt")
