@@ -5,7 +5,8 @@
     bagit-python ``Bag.validate()`` (target >= 4x); stook in one process is printed too.
 (b) one bag of 1 GiB in 64 files: hashing dominates; stook with 2 workers beside
     bagit-python with ``processes=2`` and beside the hashing limit, i.e. raw hashlib
-    sha512 throughput measured in this run times the cores used (target >= 0.9).
+    sha512 throughput measured in this run times the cores used (target >= 0.9); the
+    limit and stook are each measured twice, in mirrored order.
 """
 
 from __future__ import annotations
@@ -93,11 +94,17 @@ def large_bag(total_mb: int, files: int, work: Path, cores: int) -> dict[str, fl
     with Store.open(work / "large", create=True) as store:
         bag = store.add(request).path
     payload = sorted((bag / "data" / "files").iterdir())
-    limit = _hashlib_rate(payload) * cores
-    start = time.perf_counter()
-    result = verify_bag(bag, workers=cores)
-    stook_s = time.perf_counter() - start
-    assert result.valid
+    # ABBA: the limit and stook each measured twice, in mirrored order, so that a slow
+    # spell of this shared machine weighs on both alike
+    first_rate = _hashlib_rate(payload)
+    stook_s = 0.0
+    for _ in range(2):
+        start = time.perf_counter()
+        result = verify_bag(bag, workers=cores)
+        stook_s += time.perf_counter() - start
+        assert result.valid
+    stook_s /= 2
+    limit = (first_rate + _hashlib_rate(payload)) / 2 * cores
     start = time.perf_counter()
     bagit.Bag(str(bag)).validate(processes=cores)
     bagit_s = time.perf_counter() - start
