@@ -46,6 +46,11 @@ with Store.open(store_path, create=True) as store:
 elapsed = time.perf_counter() - start
 # the store is closed: its build workers have ended, so the largest one counts as a child
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:  # Linux keeps the pre-exec peak (the bench process's, as forked) in ru_maxrss: VmHWM is ours
+    with open("/proc/self/status") as status:
+        own = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
 worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"records": summary.records, "new": summary.new, "seconds": elapsed,
                   "peak_rss_kib": own + worker, "own_kib": own, "worker_kib": worker}))
