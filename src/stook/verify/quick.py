@@ -23,9 +23,10 @@ import re
 import stat
 from dataclasses import dataclass
 
-from stook.verify.engine import _name_findings
+# The engine's own line grammar and name checks, so the two can never drift apart.
+from stook.verify.engine import _OXUM, _name_findings
 from stook.verify.fs import _OPEN_FLAGS, CHUNK, HASHLIB_NAMES, _hash_chunks, digest_size
-from stook.verify.tagfiles import _is_plain_path
+from stook.verify.tagfiles import _HEX, _MANIFEST_LINE, _SINGLE, _is_plain_path
 
 DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _DIR_FLAGS = (
@@ -34,12 +35,10 @@ _DIR_FLAGS = (
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
+# stricter than the engine's: only algorithm names already normalised (RFC 8493 §2.4)
 _MANIFEST_NAME = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
-_MANIFEST_LINE = re.compile(r"^(\S+)[ \t]+(.*)$", re.DOTALL)
-_HEX = re.compile(r"^[0-9A-Fa-f]+$")
-_OXUM = re.compile(r"^(\d+)\.(\d+)$")
-# bag-info elements that the engine warns about when repeated (and Payload-Oxum, an error)
-_SINGLE = frozenset(("bagging-date", "bag-size", "bag-group-identifier", "bag-count", "payload-oxum"))
+# bag-info elements the engine warns about when repeated (and Payload-Oxum, an error)
+_ONCE = frozenset((*_SINGLE, "payload-oxum"))
 
 
 @dataclass(frozen=True)
@@ -210,7 +209,7 @@ def _payload_oxum(data: bytes) -> str | None:
                 or len(rest) < 2 or rest[0] not in " \t" or rest[1] in " \t"):
             raise _Unusual
         last = label.lower()
-        if last in _SINGLE:
+        if last in _ONCE:
             if last in seen:
                 raise _Unusual
             seen.add(last)
