@@ -35,6 +35,11 @@ EVENT_TYPES = {
     "tra": "transfer",
     "rep": "replication",
     "dea": "deaccession",
+    # Also from the id.loc.gov vocabulary, for repair, quarantine and dropped files.
+    "del": "deletion",
+    "mod": "modification",
+    "qua": "quarantine",
+    "rec": "recovery",
 }
 OUTCOMES = {"suc": "success", "fai": "failure", "war": "warning"}
 
