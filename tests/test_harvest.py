@@ -24,7 +24,7 @@ from support.synthetic import DAY_GRANULARITY, make_records, record_identifier
 
 from stook.cli import main
 from stook.errors import HarvestError
-from stook.harvest import HarvestConfig, harvest, load_state, parse_retry_after, tombstones
+from stook.harvest import HarvestConfig, harvest, parse_retry_after
 from stook.harvest.client import strip_illegal_chars
 from stook.store import Store
 from stook.verify import verify_bag
@@ -72,11 +72,11 @@ def test_harvest_1000_records_from_the_pyoai_provider(store: Store) -> None:
     assert len(bags) == 960 and {b.version for b in bags} == {1}
     deleted = {record_identifier(i) for i in range(24, 1000, 25)}
     assert {b.identifier for b in bags} == {record_identifier(i) for i in range(1000)} - deleted
-    assert {t["identifier"] for t in tombstones(store.ledger)} == deleted
+    assert {t["identifier"] for t in store.ledger.tombstones()} == deleted
     counts = event_types(store)
     assert counts[("cap", "suc")] == 960 and counts[("ing", "suc")] == 960
     assert counts[("dea", "suc")] == 40
-    state = load_state(store.ledger, url, "oai_dc", None)
+    state = store.ledger.load_state(url, "oai_dc", None)
     assert state.resumption_token is None and state.last_response_date and state.pages_done == 10
 
     # every 10th bag and every bag with a full text: bagit-python agrees, contents are right
@@ -112,8 +112,8 @@ def test_set_harvest_keeps_its_own_state(store: Store) -> None:
         summary = harvest(store, fast(url, set_spec="science"))
         assert summary.complete and summary.new == summary.records > 0
         assert all("science" in b.groups for b in store.ledger.bags())
-        assert load_state(store.ledger, url, "oai_dc", "science").last_response_date
-        assert load_state(store.ledger, url, "oai_dc", None).last_response_date is None
+        assert store.ledger.load_state(url, "oai_dc", "science").last_response_date
+        assert store.ledger.load_state(url, "oai_dc", None).last_response_date is None
 
 
 def test_incremental_harvest_from_pyoai_makes_only_the_changes(store: Store) -> None:
@@ -125,7 +125,7 @@ def test_incremental_harvest_from_pyoai_makes_only_the_changes(store: Store) -> 
         provider.update(record_identifier(6), creator=["Smith, Jane"])
         provider.delete(record_identifier(7))
         second = harvest(store, fast(url))
-    assert second.window_from == load_state(store.ledger, url, "oai_dc", None).window_from
+    assert second.window_from == store.ledger.load_state(url, "oai_dc", None).window_from
     assert (second.records, second.new, second.changed, second.unchanged) == (3, 0, 2, 0)
     assert second.deleted == 1
     after = event_types(store)
@@ -144,7 +144,7 @@ def test_incremental_sends_from_and_only_changes_make_versions(store: Store) -> 
     provider = faulty(40, batch=10)
     with provider.serve() as url:
         first = harvest(store, fast(url))
-        identify_date = load_state(store.ledger, url, "oai_dc", None).last_response_date
+        identify_date = store.ledger.load_state(url, "oai_dc", None).last_response_date
         assert first.new == 40 and identify_date
         bags_before = {b.path for b in store.ledger.bags()}
         events_before = event_types(store)
@@ -286,7 +286,7 @@ def test_repeated_token_stops_as_a_loop_after_checkpointing(store: Store) -> Non
         harvest(store, fast(url))
     assert caught.value.url and "resumptionToken" in caught.value.url
     assert len(store.ledger.bags()) == 20  # pages 1 and 2 are stored
-    state = load_state(store.ledger, url, "oai_dc", None)
+    state = store.ledger.load_state(url, "oai_dc", None)
     assert state.pages_done == 1 and fp.decode_token(state.resumption_token or "")["cursor"] == 10
 
 
@@ -322,7 +322,7 @@ def test_limit_then_resume_continues_where_it_stopped(store: Store) -> None:
     with provider.serve() as url:
         first = harvest(store, fast(url, limit=15))
         assert (first.records, first.new, first.complete) == (15, 15, False)
-        state = load_state(store.ledger, url, "oai_dc", None)
+        state = store.ledger.load_state(url, "oai_dc", None)
         assert state.pages_done == 1 and state.resumption_token  # page 2 was cut: not checkpointed
         provider.clear_requests()
         second = harvest(store, fast(url))
@@ -340,7 +340,7 @@ def test_no_records_match_is_an_empty_harvest(store: Store) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["complete"] is True and summary["records"] == 0 and summary["new"] == 0
-    assert load_state(store.ledger, url, "oai_dc", None).last_response_date
+    assert store.ledger.load_state(url, "oai_dc", None).last_response_date
 
 
 def test_oai_error_is_reported_with_code_and_message(store: Store) -> None:
@@ -481,15 +481,15 @@ def test_a_partial_window_does_not_move_the_incremental_start(store: Store) -> N
     with provider.serve() as url:
         partial = harvest(store, fast(url, until="2020-06-30"))
         assert partial.complete and 0 < partial.new < 30
-        assert load_state(store.ledger, url, "oai_dc", None).last_response_date is None
+        assert store.ledger.load_state(url, "oai_dc", None).last_response_date is None
         later = harvest(store, fast(url, from_="2021-01-01"))
         assert later.complete and later.new > 0
-        assert load_state(store.ledger, url, "oai_dc", None).last_response_date is None
+        assert store.ledger.load_state(url, "oai_dc", None).last_response_date is None
         provider.clear_requests()
         full = harvest(store, fast(url))  # still everything: the gap is not skipped
         assert "from" not in list_requests(provider)[0].args
         assert full.new == 30 - partial.new - later.new and full.unchanged == partial.new + later.new
-        assert load_state(store.ledger, url, "oai_dc", None).last_response_date
+        assert store.ledger.load_state(url, "oai_dc", None).last_response_date
         provider.clear_requests()
         harvest(store, fast(url, from_="2019-01-01"))  # covers since the last: moves it on
         assert list_requests(provider)[0].args["from"] == "2019-01-01T00:00:00Z"

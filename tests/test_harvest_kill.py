@@ -16,7 +16,6 @@ from conftest import assert_bagit_valid
 from support.servers import pyoai_server
 from support.synthetic import record_identifier
 
-from stook.harvest import tombstones
 from stook.ledger import LEDGER_FILE
 from stook.names import parse_version_dir
 from stook.store import QUARANTINE_DIR, TMP_DIR, Store
@@ -96,7 +95,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
         assert captures == Counter(expected)
         deaccessions = Counter(e.identifier for e in store.ledger.events(types=["dea"]))
         assert deaccessions == Counter(deleted)
-        assert {t["identifier"] for t in tombstones(store.ledger)} == deleted
+        assert {t["identifier"] for t in store.ledger.tombstones()} == deleted
         state = store.ledger.connection.execute("SELECT * FROM harvest_state").fetchone()
         assert state["resumption_token"] is None and state["last_response_date"]
     assert list((store_path / TMP_DIR).iterdir()) == []

@@ -328,7 +328,7 @@ def test_a_crash_after_the_rename_keeps_every_event_of_the_bag(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Killed between the rename and the final commit: the next open records the bag whole."""
-    import stook.store as store_module
+    import stook.store.commit as store_module
 
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt  # stands for SIGKILL: nothing after this point runs
@@ -354,7 +354,7 @@ def test_events_kept_in_the_older_pending_format_are_recorded_too(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A store left pending by an earlier stook (events kept as dicts) is finished the same way."""
-    import stook.store as store_module
+    import stook.store.commit as store_module
 
     def crash(*_args: object) -> None:
         raise KeyboardInterrupt
@@ -403,7 +403,7 @@ def test_batches_built_while_one_commits_are_committed_together(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Group commit: when committing is the slow side, batches already built share one sync."""
-    import stook.store as store_module
+    import stook.store.commit as store_module
 
     real = store_module.make_durable
     syncs: list[int] = []

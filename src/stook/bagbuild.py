@@ -8,14 +8,10 @@ one place (looking up versions, the sync, the renames, the ledger).
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import hashlib
 import os
-import signal
-import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from stook.bagwriter import BuiltBag, PayloadItem, payload_sha512, remove_tree, 
 from stook.errors import BagError, ContentError, Problem, StookError
 from stook.record import canonical_json
 from stook.schema import validate_record
+from stook.workers import ProcessPool
 
 RECORD_FILE = "record.json"
 
@@ -139,29 +136,10 @@ def build_batch(jobs: Sequence[BuildJob]) -> list[BuildOutcome]:
     return [build(job) for job in jobs]
 
 
-def _worker_setup() -> None:
-    """Worker setup: leave Ctrl-C to the parent, end if the parent is killed, and keep the
-    garbage collector off what the worker inherited.
-
-    A worker orphaned by a SIGKILL would otherwise wait forever, holding the parent's
-    pipes open. A forked worker starts with the parent's whole heap (a harvest's pages,
-    a batch's records); frozen, it is never scanned again by the collector, which
-    otherwise walks it at every full collection and copies its pages as it goes.
-    """
-    gc.freeze()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: nothing to arrange
-            pass
-
-
-def start_workers(count: int) -> ProcessPoolExecutor:
+def start_workers(count: int) -> ProcessPool:
     """A pool of ``count`` build workers, started now."""
-    pool = ProcessPoolExecutor(max_workers=count, initializer=_worker_setup)
-    pool.submit(os.getpid)  # the pool forks its workers at the first submission
+    pool = ProcessPool(count)
+    pool.start()
     return pool
 
 
@@ -187,7 +165,7 @@ class Builds:
             wait(self._futures)  # none still writing, even when one failed
 
 
-def submit_builds(jobs: Sequence[BuildJob], pool: ProcessPoolExecutor | None, workers: int) -> Builds:
+def submit_builds(jobs: Sequence[BuildJob], pool: ProcessPool | None, workers: int) -> Builds:
     """Start the jobs and return at once (with a pool), so the caller can commit other work
     meanwhile; without a pool, or for a single job, they run here, now."""
     if pool is None or len(jobs) < 2:

@@ -110,6 +110,56 @@ class LedgerError(StoreError):
     """The SQLite ledger cannot be opened, migrated or written."""
 
 
+class LedgerDamaged(LedgerError):
+    """The ledger file is corrupt (or not an SQLite database at all)."""
+
+
+class LedgerOutOfStep(LedgerError):
+    """The ledger is missing, empty or older than the bags in the store: it must be rebuilt
+    before anything trusts it (an empty ledger would say the store holds nothing)."""
+
+
+class ReadOnlyStore(StoreError):
+    """The store (or its ledger) cannot be written: a read-only filesystem or no permission."""
+
+
+class NoSpace(StoreError):
+    """The filesystem holding the store is full; ``needed`` bytes, when known, is what the
+    step wanted to write."""
+
+    def __init__(self, message: str, *, needed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.needed = needed
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.needed is not None:
+            data["needed"] = self.needed
+        return data
+
+
+class ProvenanceConflict(StoreError):
+    """A record would be changed by a source other than the one that supplied it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, owner: str, source: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.owner = owner
+        self.source = source
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["owner"] = self.owner
+        data["source"] = self.source
+        return data
+
+
+class VersionCollision(StoreError):
+    """A version directory the ledger does not know is already on disk where a new version
+    would go: it is never reused, overwritten or adopted."""
+
+
 class BagError(StookError):
     """A bag cannot be written."""
 

@@ -3,7 +3,6 @@ against its history and the ledger, and recorded as a PREMIS fixity event."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -13,7 +12,7 @@ from typing import Any
 from stook.audit.model import AuditMode, BagAudit, FileProblem, FixHistory
 from stook.errors import NotABag
 from stook.executor import JobFailed
-from stook.ledger import BagVersion, Event, Ledger
+from stook.ledger import BagVersion, Event, parse_ingest
 from stook.verify import Finding, VerifyResult, verify_bag
 from stook.verify.quick import plainly_intact
 
@@ -285,45 +284,6 @@ def _against_ledger(
             "data", "ledger-oxum-mismatch", expected=bag.payload_oxum, found=found,
         ))
     return problems
-
-
-def ingest_digests(ledger: Ledger, bag_path: str) -> dict[str, str] | None:
-    """The payload sha512 digests recorded when ``bag_path`` was ingested (its ``mes`` event)."""
-    row = ledger.connection.execute(
-        "SELECT data FROM events WHERE bag = ? AND type = 'mes' AND outcome = 'suc' AND data IS NOT NULL"
-        " ORDER BY seq LIMIT 1",
-        (bag_path,),
-    ).fetchone()
-    return None if row is None else parse_ingest(row[0])
-
-
-def ingest_data(ledger: Ledger, bag_paths: list[str]) -> dict[str, str]:
-    """The raw data of each bag's first successful ``mes`` event, in one query for many bags."""
-    found: dict[str, str] = {}
-    for start in range(0, len(bag_paths), 500):  # well under SQLite's host-parameter limit
-        chunk = bag_paths[start:start + 500]
-        rows = ledger.connection.execute(
-            "SELECT bag, data FROM events WHERE type = 'mes' AND outcome = 'suc' AND data IS NOT NULL"
-            f" AND bag IN ({','.join('?' * len(chunk))}) ORDER BY seq",
-            chunk,
-        )
-        for bag, data in rows:
-            found.setdefault(bag, data)
-    return found
-
-
-def parse_ingest(raw: str | None) -> dict[str, str] | None:
-    """The sha512 digests in a ``mes`` event's data (JSON text); None if it holds none."""
-    if raw is None:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    digests = data.get("sha512") if isinstance(data, dict) else None
-    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
-        return None
-    return {str(k): v.lower() for k, v in digests.items()}
 
 
 def missing_audit(bag: BagVersion, root: Path, mode: AuditMode, history: FixHistory) -> BagAudit:

@@ -16,8 +16,6 @@ from stook.audit.check import (
     BagTask,
     check_bags,
     fix_event,
-    ingest_data,
-    ingest_digests,
     judge,
     missing_audit,
     unknown_audit,
@@ -61,17 +59,14 @@ class AuditPlan:
 
 def _fix_history(ledger: Ledger, mode: AuditMode) -> dict[str, FixHistory]:
     """Per bag path: the last fixity check, its outcome, and when it was last seen intact."""
-    rows = ledger.connection.execute(
-        "SELECT bag, last_any, last_outcome, last_full, last_intact FROM fixity"
-    )
     return {
         bag: FixHistory(
-            last_check=last_any if mode == "fast" else last_full,
-            last_outcome=last_outcome,
-            last_any=last_any,
-            last_intact=last_intact,
+            last_check=row.last_any if mode == "fast" else row.last_full,
+            last_outcome=row.last_outcome,
+            last_any=row.last_any,
+            last_intact=row.last_intact,
         )
-        for bag, last_any, last_outcome, last_full, last_intact in rows
+        for bag, row in ledger.fixity_rows().items()
     }
 
 
@@ -261,7 +256,7 @@ def run_audit(
         def with_ingest(jobs: list[tuple[BagTask, ...]]) -> Iterator[tuple[BagTask, ...]]:
             """Each job with its bags' ingest digests, looked up in one query as it is sent."""
             for job in jobs:
-                raw = ingest_data(store.ledger, [t.bag for t in job])
+                raw = store.ledger.ingest_data([t.bag for t in job])
                 yield tuple(BagTask(t.bag, t.path, t.mode, t.size, t.threads, raw.get(t.bag), True)
                             for t in job)
 
@@ -273,7 +268,7 @@ def run_audit(
                 bag = by_path[task.bag]
                 ingest = None
                 if isinstance(check, BagCheck) and check.manifest is not None:
-                    ingest = ingest_digests(store.ledger, bag.path)
+                    ingest = store.ledger.ingest_digests(bag.path)
                 take(judge(bag, check, mode, plan.history.get(bag.path, FixHistory()), ingest))
     except KeyboardInterrupt:
         result.interrupted = True

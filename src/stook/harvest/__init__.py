@@ -1,7 +1,7 @@
 """Harvesting OAI-PMH 2.0 into the bag store: incremental, resumable, patient with providers.
 
-``client`` is the transport (sickle + requests, retries, parse once), ``state`` keeps
-checkpoints and tombstones in the ledger, ``files`` fetches linked files, ``run``
+``client`` is the transport (sickle + requests, retries, parse once), the ledger keeps
+checkpoints and tombstones (:mod:`stook.ledger.harvests`), ``files`` fetches linked files, ``run``
 ties them together. :func:`harvest` is the whole of ``stook harvest``.
 """
 
@@ -16,7 +16,7 @@ from stook.harvest.client import (
     strip_illegal_chars,
 )
 from stook.harvest.run import HarvestConfig, HarvestSummary, PageProgress, harvest, normalize_datestamp
-from stook.harvest.state import HarvestState, load_state, tombstones
+from stook.ledger import HarvestState
 
 __all__ = [
     "HarvestConfig",
@@ -28,9 +28,7 @@ __all__ = [
     "PageProgress",
     "RetryPolicy",
     "harvest",
-    "load_state",
     "normalize_datestamp",
     "parse_retry_after",
     "strip_illegal_chars",
-    "tombstones",
 ]

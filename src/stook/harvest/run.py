@@ -30,8 +30,7 @@ from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, crosswalk_record, re
 from stook.errors import HarvestError, RecordInvalid, UsageError
 from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
-from stook.harvest.state import HarvestState, clear_tombstones, load_state, record_deletion, save_state
-from stook.ledger import Event, utc_now
+from stook.ledger import Event, HarvestState, utc_now
 from stook.names import bag_name
 from stook.schema import schema_id, validate_record
 from stook.store import AddResult, BagRequest, Store
@@ -204,7 +203,7 @@ class _Harvest:
         _clear_partial_quarantine(self.store.quarantine_dir())
         identify = self.client.identify()
         gran = self.granularity = identify.granularity
-        saved = load_state(self.store.ledger, config.base_url, config.metadata_prefix, config.set_spec)
+        saved = self.store.ledger.load_state(config.base_url, config.metadata_prefix, config.set_spec)
         wanted_from = normalize_datestamp(config.from_, gran, end=False, what="--from")
         wanted_until = normalize_datestamp(config.until, gran, end=True, what="--until")
         resume = (
@@ -326,7 +325,7 @@ class _Harvest:
 
     def _checkpoint(self, state: HarvestState) -> None:
         with self.store.ledger.transaction() as conn:
-            save_state(conn, state)
+            self.store.ledger.save_state(conn, state)
 
     def _finish(self, state: HarvestState) -> None:
         """The list is complete: its first responseDate becomes the next harvest's ``from``.
@@ -340,7 +339,7 @@ class _Harvest:
             last = state.run_response_date or last
         done = replace(state, last_response_date=last, resumption_token=None)
         with self.store.ledger.transaction() as conn:
-            save_state(conn, done)
+            self.store.ledger.save_state(conn, done)
         self.summary.complete = True
 
     def _covers_everything_since(self, last: str | None, state: HarvestState) -> bool:
@@ -433,9 +432,9 @@ class _Harvest:
                 summary.unchanged += 1
         ledger = self.store.ledger
         with ledger.transaction() as conn:
-            clear_tombstones(conn, [r.record["identifier"] for r in requests_])
+            ledger.clear_tombstones(conn, [r.record["identifier"] for r in requests_])
             for identifier, datestamp in deletions:
-                if record_deletion(ledger, conn, identifier=identifier, datestamp=datestamp,
+                if ledger.record_deletion(conn, identifier=identifier, datestamp=datestamp,
                                    base_url=config.base_url):
                     summary.deleted += 1
             ledger.append_events(conn, failures)
