@@ -296,7 +296,7 @@ def test_foreign_bagit_python_bag_is_received_with_profile_warnings(
         row = store.latest("their:42")
         assert row is not None
         events = [(e.type, e.outcome) for e in store.ledger.events(identifier="their:42")]
-    assert events == [("tra", "suc"), ("fix", "suc"), ("val", "war"), ("ing", "suc")]
+    assert events == [("tra", "suc"), ("fix", "suc"), ("val", "war"), ("mes", "suc"), ("ing", "suc")]
     bagit.Bag(report["path"]).validate()
     # --strict-profile turns those warnings into a rejection (and the bag is already there anyway)
     code, _stderr, report = _receive(runner, world, path, "--strict-profile")

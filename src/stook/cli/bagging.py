@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -42,6 +43,9 @@ from stook.store import Store
     envvar="STOOK_ORGANIZATION",
     help="Source-Organization for bag-info.txt (or $STOOK_ORGANIZATION).",
 )
+@click.option("--as-new-version", is_flag=True,
+              help="Store the record even though another source supplied it (a harvest, a receive) "
+              "as its next version; the record keeps its source.")
 @json_option
 def bag(
     record: Path,
@@ -50,6 +54,7 @@ def bag(
     store_path: Path,
     algorithms: tuple[str, ...],
     source_organization: str | None,
+    as_new_version: bool,
     as_json: bool,
 ) -> None:
     """Validate RECORD and store it with its text and files as a BagIt 1.0 bag.
@@ -67,7 +72,7 @@ def bag(
         algorithms=algorithms or ("sha512",),
         source_organization=source_organization,
     )
-    request = manual_bag_request(record, options)
+    request = replace(manual_bag_request(record, options), as_new_version=as_new_version)
     with Store.open(store_path, create=True) as store:
         result = store.add(request)
     if as_json:

@@ -59,6 +59,10 @@ def _page_bar() -> Iterator[Callable[[PageProgress], None] | None]:
               show_default=True, help="Size cap in bytes for --fetch-files.")
 @click.option("--restart", is_flag=True,
               help="Forget a saved resumption token and harvest the window from its start.")
+@click.option("--adopt-existing", is_flag=True,
+              help="Records with the same identifiers that another source supplied (hand entry, a "
+              "receive, another repository) become this repository's: it may then change and delete "
+              "them. Without it they are quarantined, never bagged over or tombstoned.")
 @click.option("--algorithm", "algorithms", multiple=True, type=click.Choice(ALGORITHMS, case_sensitive=False),
               help="Add a manifest in this algorithm besides sha512 (repeatable).")
 @click.option("--organization", "source_organization", envvar="STOOK_ORGANIZATION",
@@ -78,6 +82,7 @@ def harvest_command(
     fetch_files: bool,
     max_file_size: int,
     restart: bool,
+    adopt_existing: bool,
     algorithms: tuple[str, ...],
     source_organization: str | None,
     as_json: bool,
@@ -87,7 +92,9 @@ def harvest_command(
     Run it again to continue an interrupted harvest (from its last checkpoint) or,
     after a complete one, to fetch only what changed since. Invalid records are
     quarantined in <store>/quarantine and make the exit code 1; deleted records are
-    logged and their bags kept.
+    logged and their bags kept. A repository may change or delete only the records it
+    supplied: the same identifier from another source is quarantined (exit 1) unless
+    --adopt-existing.
 
     \b
     stook harvest https://example.org/oai --store bags
@@ -108,6 +115,7 @@ def harvest_command(
         algorithms=algorithms or ("sha512",),
         source_organization=source_organization,
         restart=restart,
+        adopt_existing=adopt_existing,
     )
     with Store.open(store_path, create=True) as store, _page_bar() as on_page:
         summary = harvest(store, config, on_page=on_page)

@@ -111,10 +111,13 @@ def _open_store(path: Path) -> Store | None:
               help="Most files and directories one bag may hold.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads hashing files while a received bag is verified.")
+@click.option("--as-new-version", is_flag=True,
+              help="Store a bag of a record that another source supplied (hand entry, a harvest, "
+              "another partner) as its next version; the record keeps its source.")
 @json_option
 def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Path | None,
                     strict_profile: bool, max_bytes: int, max_files: int, workers: int,
-                    as_json: bool) -> None:
+                    as_new_version: bool, as_json: bool) -> None:
     """Take bags from another archive into the store, only when whole, safe and valid.
 
     Each PATH is a bag directory or a .tar, .tar.gz/.tgz or .zip file (a
@@ -123,7 +126,9 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
     are refused), every checksum is verified, and the bag is checked against a
     BagIt profile: stook's, or --profile FILE. A bag from another tool that does
     not claim the profile is received when valid, with the profile's complaints as
-    warnings. Receiving the same bag twice changes nothing.
+    warnings. Receiving the same bag twice changes nothing. A bag whose bag-info and
+    record name different identifiers is refused; one that would become a new version
+    of a record another source supplied needs --as-new-version.
 
     Prints the stored bag's path. Exit status 1 if any bag was rejected; nothing
     of a rejected bag is kept.
@@ -134,7 +139,7 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
     profile = load_profile(profile_file) if profile_file else None
     options = ReceiveOptions(profile=profile, profile_explicit=profile_file is not None,
                              strict_profile=strict_profile, limits=Limits(max_bytes, max_files),
-                             workers=workers)
+                             workers=workers, as_new_version=as_new_version)
     with Store.open(store_path, create=True) as store, progress(len(paths), "receive", "bag") as advance:
         results = receive_bags(store, list(paths), options, progress=advance)
     if as_json:

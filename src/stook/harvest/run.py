@@ -30,7 +30,8 @@ from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, crosswalk_record, re
 from stook.errors import HarvestError, RecordInvalid, UsageError
 from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
-from stook.ledger import Event, HarvestState, utc_now
+from stook.harvest.provenance import Collision, split_by_owner
+from stook.ledger import Event, HarvestState, Source, utc_now
 from stook.names import bag_name
 from stook.schema import schema_id, validate_record
 from stook.store import AddResult, BagRequest, Store
@@ -59,6 +60,7 @@ class HarvestConfig:
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS
     source_organization: str | None = None
     restart: bool = False
+    adopt_existing: bool = False
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait)
@@ -98,10 +100,12 @@ class HarvestSummary:
     elapsed: float = 0.0
     rate: float = 0.0
     quarantined: list[str] = field(default_factory=list)
+    collisions: int = 0
+    taken_over: int = 0
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.invalid else 0
+        return 1 if self.invalid or self.collisions else 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -130,6 +134,11 @@ class HarvestSummary:
             extras.append("resumed from a checkpoint")
         if self.window_restarts:
             extras.append(f"window restarted {self.window_restarts}x after an expired token")
+        if self.collisions:
+            extras.append(f"{self.collisions} records of other sources quarantined, not bagged or "
+                          "tombstoned")
+        if self.taken_over:
+            extras.append(f"{self.taken_over} records of other sources adopted")
         if self.files_fetched or self.files_skipped:
             extras.append(f"{self.files_fetched} files fetched, {self.files_skipped} skipped")
         if extras:
@@ -194,6 +203,7 @@ class _Harvest:
         self.started = time.monotonic()
         self.granularity = DAY_GRANULARITY
         self._page_records = 0
+        self.source = Source.harvest(config.base_url, config.metadata_prefix, config.set_spec)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -367,6 +377,7 @@ class _Harvest:
         retrieved_at = utc_now()
         requests_: list[BagRequest] = []
         deletions: list[tuple[str, str]] = []
+        deleted_raw: dict[str, bytes] = {}
         failures: list[Event] = []
         downloads: list[Path] = []
         raws: list[bytes] = []
@@ -379,6 +390,8 @@ class _Harvest:
             header = read_header(header_el)
             if header.deleted:
                 deletions.append((header.identifier, header.datestamp))
+                deleted_raw[header.identifier] = etree.tostring(element, encoding="UTF-8",
+                                                                xml_declaration=True)
                 continue
             raw = etree.tostring(element, encoding="UTF-8", xml_declaration=True)
             try:
@@ -414,10 +427,12 @@ class _Harvest:
                     algorithms=config.algorithms,
                     source_organization=config.source_organization,
                     events=events,
+                    source=self.source,
                 )
             )
             raws.append(raw)
         self._page_records = len(elements)
+        requests_, raws, deletions = self._own_only(page, requests_, raws, deletions, deleted_raw, failures)
         try:
             results = self._store_valid(page, requests_, raws, failures)
         finally:
@@ -440,6 +455,63 @@ class _Harvest:
             ledger.append_events(conn, failures)
         summary.invalid += len(failures)
         return full
+
+    def _own_only(
+        self,
+        page: Page,
+        requests_: list[BagRequest],
+        raws: list[bytes],
+        deletions: list[tuple[str, str]],
+        deleted_raw: dict[str, bytes],
+        failures: list[Event],
+    ) -> tuple[list[BagRequest], list[bytes], list[tuple[str, str]]]:
+        """Keep the records and deletions this source may store or tombstone; quarantine
+        the ones that collide with another source's records (see :mod:`stook.harvest.provenance`)."""
+        split = split_by_owner(
+            self.store, self.source, [r.record["identifier"] for r in requests_],
+            [identifier for identifier, _ in deletions], adopt_existing=self.config.adopt_existing,
+        )
+        self.summary.taken_over += len(split.taken_over)
+        if not split.collisions:
+            return requests_, raws, deletions
+        raw_of = {r.record["identifier"]: raw for r, raw in zip(requests_, raws, strict=True)}
+        for collision in split.collisions:
+            raw = (deleted_raw if collision.deleted else raw_of).get(collision.identifier)
+            failures.append(self._quarantine_collision(page, collision, raw or b""))
+        self.summary.collisions += len(split.collisions)
+        colliding = split.colliding()
+        kept = [(r, raw) for r, raw in zip(requests_, raws, strict=True)
+                if r.record["identifier"] not in colliding]
+        return ([r for r, _ in kept], [raw for _, raw in kept],
+                [d for d in deletions if d[0] not in colliding])
+
+    def _quarantine_collision(self, page: Page, collision: Collision, raw: bytes) -> Event:
+        reason = collision.reason(self.source)
+        report = {
+            "identifier": collision.identifier,
+            "base_url": self.config.base_url,
+            "url": page.url,
+            "metadata_prefix": self.config.metadata_prefix,
+            "quarantined_at": utc_now(),
+            "problems": [{"location": "header/identifier", "message": reason}],
+            "owner": collision.owner.to_dict(),
+            "source": self.source.to_dict(),
+            "what_to_do": "if this repository should supply these records, harvest again with "
+            "adopt_existing (the records move to this source); otherwise ask the repository why it "
+            "sends this identifier",
+        }
+        where = _write_quarantine(self.store.quarantine_dir(), collision.identifier, raw, report)
+        rel = where.relative_to(self.store.root).as_posix()
+        if len(self.summary.quarantined) < MAX_LISTED_QUARANTINE:
+            self.summary.quarantined.append(rel)
+        latest = self.store.latest(collision.identifier)
+        return Event(
+            "qua", "war", identifier=collision.identifier,
+            version=latest.version if latest else None, bag=latest.path if latest else None,
+            detail=f"{reason}; quarantined in {rel}",
+            data={"url": page.url, "quarantine": rel, "owner": collision.owner.to_dict(),
+                  "source": self.source.to_dict(), "deleted": collision.deleted},
+        )
 
     def _store_valid(
         self, page: Page, requests_: list[BagRequest], raws: list[bytes], failures: list[Event]

@@ -33,7 +33,7 @@ from stook.errors import NotABag, Problem, StookError
 from stook.ledger import Event
 from stook.profile import BagitProfile, check_bag, declared_profile, stook_profile
 from stook.schema import validate_record
-from stook.store import RECORD_FILE, IncomingBag, Store, fingerprint
+from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint
 from stook.transfer.baginfo import (
     first_value,
     info_values,
@@ -62,6 +62,7 @@ class ReceiveOptions:
     strict_profile: bool = False
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
+    as_new_version: bool = False
 
 
 @dataclass
@@ -283,38 +284,42 @@ def _read_record(bag_dir: Path, result: ReceiveResult) -> dict[str, Any] | None:
     return record
 
 
-def bag_fingerprint(bag_dir: Path, record: dict[str, Any] | None) -> str:
-    """The store fingerprint of a received bag.
-
-    With a stook record and a sha512 manifest it is exactly what the store computes
-    for a bag it writes, so a bag that went A -> B -> A is recognised as the same
-    version. Otherwise: sha256 over the strongest payload manifest, sorted.
-    """
-    algorithms = payload_algorithms(bag_dir)
-    if record is not None and "sha512" in algorithms:
-        return fingerprint(record, read_manifest(bag_dir, "sha512"))
-    algorithm = algorithms[0]
-    digest = hashlib.sha256(f"stook-received-bag\n{algorithm}\n".encode())
-    for path, value in sorted(read_manifest(bag_dir, algorithm).items()):
-        digest.update(f"{path}\0{value}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
 def _identity(bag_dir: Path, top: str | None, info: list[tuple[str, str]],
-              record: dict[str, Any] | None, result: ReceiveResult) -> str:
-    external = first_value(info, "External-Identifier")
+              record: dict[str, Any] | None, result: ReceiveResult) -> str | None:
+    """The identifier the bag is stored under; None (with an error) when the bag names two."""
+    externals = list(dict.fromkeys(v for v in info_values(info, "External-Identifier") if v))
     from_record = record.get("identifier") if record else None
-    if external and from_record and external != from_record:
-        result.warnings.append(Problem(
+    if from_record and externals and from_record not in externals:
+        result.errors.append(Problem(
             "bag-info.txt",
-            f"External-Identifier {external!r} differs from the record's identifier {from_record!r}; "
-            "using the first"))
-    chosen = external or from_record
+            f"External-Identifier {externals[0]!r} differs from the identifier in data/{RECORD_FILE} "
+            f"({from_record!r}): the bag names two records, so it is not stored under either; ask the "
+            "sender to correct the bag"))
+        return None
+    if not from_record and len(externals) > 1:
+        result.errors.append(Problem(
+            "bag-info.txt",
+            f"External-Identifier is given {len(externals)} times with different values "
+            f"({', '.join(repr(v) for v in externals[:3])}) and the bag has no data/{RECORD_FILE} to say "
+            "which record it is; ask the sender to correct the bag"))
+        return None
+    chosen = from_record or (externals[0] if externals else None)
     if not chosen:
         chosen = first_value(info, "Internal-Sender-Identifier") or top or bag_dir.name
         result.warnings.append(Problem("bag-info.txt", f"no External-Identifier and no data/{RECORD_FILE}: "
                                                        f"the bag is stored under identifier {chosen!r}"))
     return chosen
+
+
+def _digest_event(bag_dir: Path, verified: VerifyResult, oxum: str) -> Event:
+    """The digests of the payload as received and verified, kept as the ones audit and
+    repair compare with later (as for a bag stook writes itself)."""
+    algorithms = list(verified.algorithms)
+    data: dict[str, Any] = {"algorithms": algorithms, "payload_oxum": oxum}
+    if "sha512" in payload_algorithms(bag_dir):
+        data["sha512"] = read_manifest(bag_dir, "sha512")
+    return Event("mes", "suc", detail=f"{', '.join(algorithms)} digests of the payload as received, "
+                 "all verified", data=data)
 
 
 def _payload_oxum(bag_dir: Path) -> tuple[str, int]:
@@ -344,6 +349,8 @@ def _adopt(
     info = read_bag_info(work)
     record = _read_record(work, result)
     identifier = _identity(work, extraction.top, info, record, result)
+    if identifier is None:
+        return
     oxum, size = _payload_oxum(work)
     title = (record or {}).get("title") or first_value(info, "Internal-Sender-Description") or first_value(
         info, "External-Description")
@@ -366,6 +373,7 @@ def _adopt(
               detail=(f"conforms to {profile.label}" if not problems else
                       f"does not conform to {profile.label}: {len(problems)} problem(s)"),
               data={"profile": profile.identifier, "problems": [p.to_dict() for p in problems] or None}),
+        _digest_event(work, verified, oxum),
         Event("ing", "suc", detail=f"received bag {extraction.top or source.name} stored as received"),
     ]
     incoming = IncomingBag(
@@ -376,6 +384,8 @@ def _adopt(
         title=title if isinstance(title, str) else None,
         groups=groups,
         events=events,
+        source=Source.received(first_value(info, "Source-Organization")),
+        as_new_version=options.as_new_version,
     )
     added = store.adopt(work, incoming)
     result.status = added.status
