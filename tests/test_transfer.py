@@ -72,7 +72,7 @@ def test_round_trip_store_a_to_store_b(tmp_path: Path, fmt: str) -> None:
     # receiving the same bag again changes nothing
     again = receive_bags(store_b, [exported])
     assert again[0].status == "unchanged" and again[0].version == 1
-    assert len(_events(store_b)) == 4
+    assert len(_events(store_b)) == 5
     assert not list((store_b.root / ".tmp").iterdir())
     store_a.close()
     store_b.close()
