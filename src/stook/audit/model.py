@@ -232,6 +232,7 @@ class AuditOptions:
     workers: int | None = None  # None: os.cpu_count()
     scheduler: str | None = None  # tcp://HOST:PORT of a Dask scheduler
     fast: bool = False
+    record: bool = True  # False: only report, write no events (a read-only store)
 
     @property
     def mode(self) -> AuditMode:

@@ -29,9 +29,10 @@ from stook.audit.model import (
     SkippedBag,
     stamp,
 )
+from stook.errors import ReadOnlyStore
 from stook.executor import Executor, JobFailed, open_executor
 from stook.ledger import BagVersion, Event, Ledger
-from stook.store import QUARANTINE_DIR, Store
+from stook.store import Store, bag_dirs
 
 #: Group commit: write buffered events after this many seconds or this many events
 #: (the very first verdict is written at once, so even a short-lived run leaves a trace).
@@ -71,33 +72,8 @@ def _fix_history(ledger: Ledger, mode: AuditMode) -> dict[str, FixHistory]:
 
 
 def scan_store(root: Path) -> set[str]:
-    """Bag directories on disk: ``<name>/<dir>`` for each version, or ``<name>`` for a bag at the top.
-
-    One listing per name directory: a store of N bags costs about N+1 listings
-    and no per-bag stat.
-    """
-    found: set[str] = set()
-    try:
-        top = list(os.scandir(root))
-    except OSError:
-        return found
-    for entry in top:
-        if entry.name.startswith(".") or entry.name == QUARANTINE_DIR:
-            continue
-        if not entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            subs = list(os.scandir(entry.path))
-        except OSError:
-            found.add(entry.name)
-            continue
-        if any(sub.name == "bagit.txt" for sub in subs):
-            found.add(entry.name)  # a bag dropped at the top of the store
-            continue
-        found.update(
-            f"{entry.name}/{sub.name}" for sub in subs if sub.is_dir(follow_symlinks=False)
-        )
-    return found
+    """The bag directories on disk (see :func:`stook.store.bag_dirs`)."""
+    return bag_dirs(root)
 
 
 def plan_audit(
@@ -114,10 +90,15 @@ def plan_audit(
     """
     ledger = store.ledger
     history = _fix_history(ledger, options.mode)
-    bags = ledger.bags()
-    known = {b.path for b in bags}
-    known.update(b.path for b in ledger.pending())
     on_disk = listing() if listing is not None else scan_store(store.root)
+    # The ledger is read after the disk is listed, in one snapshot: a version is
+    # reserved (pending) before it is renamed into place, so every bag directory the
+    # listing saw is known here, stored or still pending. Read in the other order, a
+    # bag committed in between looks unknown.
+    with ledger.snapshot():
+        rows = ledger.bags(include_pending=True)
+    bags = [b for b in rows if b.state == "stored"]
+    known = {b.path for b in rows}
     unknown = sorted(on_disk - known)
     missing = [b for b in bags if b.path not in on_disk and not os.path.lexists(store.root / b.path)]
     gone = {b.path for b in missing}
@@ -180,13 +161,16 @@ def make_jobs(tasks: list[BagTask], slots: int) -> list[tuple[BagTask, ...]]:
 class _EventWriter:
     """Buffers events and commits them in small groups (durable within FLUSH_SECONDS)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, record: bool = True) -> None:
         self.ledger = ledger
+        self.record = record
         self.buffer: list[Event] = []
         self.last = time.monotonic()
         self.written = 0
 
     def add(self, event: Event) -> None:
+        if not self.record:
+            return
         self.buffer.append(event)
         if (
             not self.written
@@ -218,6 +202,12 @@ def run_audit(
     """
     started = time.monotonic()
     mode = options.mode
+    if options.record and store.read_only:
+        raise ReadOnlyStore(
+            f"{store.root}: the store is read-only; an audit needs write access to record its fixity "
+            "events (or can only report, without recording)",
+            path=store.root,
+        )
     own_executor = executor is None
     runner = executor or open_executor(workers=options.workers, scheduler=options.scheduler)
     try:
@@ -233,11 +223,11 @@ def run_audit(
         max_age=_format_age(options.max_age), limit=options.limit,
         skipped=plan.skipped, deferred=plan.deferred,
     )
-    writer = _EventWriter(store.ledger)
+    writer = _EventWriter(store.ledger, record=options.record)
     by_path = {b.path: b for b in plan.due}
 
     def take(audit: BagAudit) -> None:
-        if audit.status != "error":
+        if audit.status != "error" and options.record:
             event = fix_event(audit)
             audit.event = event.uuid
             writer.add(event)

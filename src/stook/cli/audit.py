@@ -11,7 +11,7 @@ import click
 
 from stook.audit import AuditOptions, BagAudit, iter_lines, parse_duration, record_history, run_audit
 from stook.cli.base import F, echo_json, json_option, main, progress, store_option
-from stook.errors import UsageError
+from stook.errors import ReadOnlyStore, UsageError
 from stook.ledger import EVENT_TYPES, Event
 from stook.premis import write_premis
 from stook.store import Store
@@ -35,6 +35,8 @@ FORMATS = ("text", "json", "jsonl", "premis")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the full result as JSON to FILE.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures (for cron mail).")
+@click.option("--read-only", is_flag=True,
+              help="Only report: record no fixity events (for a store on read-only media or a copy).")
 @json_option
 def audit(
     store_path: Path,
@@ -45,6 +47,7 @@ def audit(
     fast: bool,
     report_path: Path | None,
     quiet: bool,
+    read_only: bool,
     as_json: bool,
 ) -> None:
     """Verify the bags of the store and record a PREMIS fixity event for each.
@@ -57,6 +60,7 @@ def audit(
 
     Exit status: 0 all checked bags intact, 1 any failed, missing or unknown
     bag, 2 usage or environment error, 130 interrupted (verdicts so far are kept).
+    A read-only store is audited with --read-only: the same report, no events.
 
     \b
     stook audit --store bags --max-age 30d --limit 5000 --quiet
@@ -64,14 +68,19 @@ def audit(
     """
     options = AuditOptions(
         max_age=parse_duration(max_age) if max_age else None,
-        limit=limit, workers=workers, scheduler=scheduler, fast=fast,
+        limit=limit, workers=workers, scheduler=scheduler, fast=fast, record=not read_only,
     )
-    with Store.open(store_path) as store, progress(None, "audit", "bag") as advance:
+    with Store.open(store_path, read_only=True if read_only else None) as store, \
+            progress(None, "audit", "bag") as advance:
 
         def seen(_audit: BagAudit) -> None:
             advance(1)
 
-        result = run_audit(store, options, on_result=seen)
+        try:
+            result = run_audit(store, options, on_result=seen)
+        except ReadOnlyStore as exc:
+            raise ReadOnlyStore(str(exc), path=exc.path,
+                                hint="use --read-only to only report, without recording events") from exc
     if report_path is not None:
         try:
             report_path.write_text(

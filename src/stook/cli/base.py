@@ -116,6 +116,7 @@ COMMAND_MODULES = (
     "serve",
     "harvest",
     "transfer",
+    "ledger",
 )
 
 for _name in COMMAND_MODULES:

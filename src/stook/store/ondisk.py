@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stook.bagbuild import RECORD_FILE
+from stook.bagbuild import RECORD_FILE, record_groups
 from stook.store.model import fingerprint
 
 
@@ -51,3 +52,51 @@ def bag_fingerprint(bag_dir: Path, record: dict[str, Any] | None) -> str:
     for path, value in sorted(read_manifest(bag_dir, algorithm).items()):
         digest.update(f"{path}\0{value}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BagFacts:
+    """What the ledger records of a bag, read from the bag itself."""
+
+    identifier: str | None
+    title: str | None
+    groups: tuple[str, ...]
+    fingerprint: str
+    payload_oxum: str
+    size: int
+    record: dict[str, Any] | None
+    organization: str | None
+
+
+def bag_facts(bag_dir: Path) -> BagFacts:
+    """The identifier, title, groups, fingerprint and sizes of a bag, as receive and the
+    ledger rebuild read them: from its stook record when it has one, else its bag-info."""
+    from stook.transfer.baginfo import first_value, info_values, read_bag_info  # noqa: PLC0415 (cycle)
+
+    info = read_bag_info(bag_dir)
+    record = read_record(bag_dir)
+    identifier = record["identifier"] if record else first_value(info, "External-Identifier")
+    title = (record or {}).get("title") or first_value(info, "Internal-Sender-Description") or first_value(
+        info, "External-Description")
+    if record is not None:
+        groups = tuple(record_groups(record))
+    else:
+        groups = tuple(g for g in info_values(info, "Bag-Group-Identifier") if g)
+    payload_bytes = payload_files = total = 0
+    for path in bag_dir.rglob("*"):
+        if path.is_file():
+            size = path.stat().st_size
+            total += size
+            if path.relative_to(bag_dir).parts[0] == "data":
+                payload_bytes += size
+                payload_files += 1
+    return BagFacts(
+        identifier=identifier,
+        title=title if isinstance(title, str) else None,
+        groups=groups,
+        fingerprint=bag_fingerprint(bag_dir, record),
+        payload_oxum=f"{payload_bytes}.{payload_files}",
+        size=total,
+        record=record,
+        organization=first_value(info, "Source-Organization"),
+    )
