@@ -64,7 +64,8 @@ def test_round_trip_store_a_to_store_b(tmp_path: Path, fmt: str) -> None:
     assert (row_b.fingerprint, row_b.payload_oxum, row_b.size, row_b.title) == (
         row_a.fingerprint, row_a.payload_oxum, row_a.size, row_a.title)
     types_b = [(e.type, e.outcome, e.bag) for e in _events(store_b)]
-    assert types_b == [(t, "suc", "wcda-115179-00e6896c9b37d041/v1") for t in ("tra", "fix", "val", "mes", "ing")]
+    received = ("tra", "fix", "val", "mes", "ing")
+    assert types_b == [(t, "suc", "wcda-115179-00e6896c9b37d041/v1") for t in received]
     tra_b = _events(store_b)[0]
     assert tra_b.data is not None and tra_b.data["format"] == fmt
     if fmt != "dir":
