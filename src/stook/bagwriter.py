@@ -8,6 +8,7 @@ durable and visible (see :mod:`stook.store`).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from stook import AGENT, PROJECT_URL
+from stook.durable import no_space
 from stook.errors import BagError, ContentError, UsageError
 
 ALGORITHMS = ("sha512", "sha256", "sha1", "md5")
@@ -203,6 +205,23 @@ def _bag_info_text(fields: Iterable[tuple[str, str]]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _space_needed(payload: Sequence[PayloadItem]) -> int:
+    """About how many bytes a bag of ``payload`` takes on disk: its files, a block each
+    for the small ones, and the tag files."""
+    total = 16 * 1024
+    for item in payload:
+        if item.data is not None:
+            size = len(item.data)
+        else:
+            assert item.source is not None
+            try:
+                size = os.stat(item.source).st_size
+            except OSError:
+                size = 0
+        total += size + 4096
+    return total
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
@@ -291,6 +310,8 @@ def write_bag(
         built.total_bytes = built.payload_bytes + tag_bytes
     except OSError as exc:
         shutil.rmtree(directory, ignore_errors=True)
+        if exc.errno == errno.ENOSPC:
+            raise no_space(directory.parent, "writing a new bag", _space_needed(payload)) from exc
         raise BagError(f"{directory}: cannot write the bag: {exc.strerror or exc}", path=directory) from exc
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from stook.errors import StoreError
+from stook.errors import NoSpace, StoreError
 
 
 @lru_cache(maxsize=1)
@@ -77,3 +77,38 @@ def fsync_dirs(root: Path, dirs: Iterable[Path]) -> None:
         return
     for directory in dict.fromkeys(dirs):
         fsync_path(directory)
+
+
+def free_bytes(path: Path) -> int | None:
+    """Bytes an unprivileged writer may still use on the filesystem holding ``path``."""
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
+def no_space(where: Path, doing: str, needed: int | None = None) -> NoSpace:
+    """The error for a full filesystem: where, during what, and how much space was wanted."""
+    free = free_bytes(where)
+    parts = []
+    if needed is not None:
+        parts.append(f"it needs about {_size(needed)}")
+    if free is not None:
+        parts.append(f"{_size(free)} free")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return NoSpace(
+        f"{where}: no space left on the filesystem while {doing}{detail}; nothing was stored",
+        path=where, needed=needed, hint="free some space (or move the store) and run again",
+    )
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    value = float(count)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"

@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from stook.durable import free_bytes
 from stook.errors import LedgerDamaged, LedgerError, NoSpace, ReadOnlyStore
 from stook.ledger.migrations import LATEST, MIGRATIONS, statements
 
 # SQLite primary result codes (https://sqlite.org/rescode.html)
-_BUSY, _LOCKED, _READONLY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 11, 13, 14, 26
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, 14, 26
+# Below this much free space, an I/O error on the ledger is taken for a full disk: SQLite
+# reports a full disk met while growing its shared-memory or journal file as an I/O error.
+_NEARLY_FULL = 1 << 20
 
 
 def ledger_error(exc: sqlite3.Error, path: Path) -> LedgerError | ReadOnlyStore | NoSpace:
@@ -37,9 +41,11 @@ def ledger_error(exc: sqlite3.Error, path: Path) -> LedgerError | ReadOnlyStore 
             hint=f"see what is readable with: stook ledger check --store {store}; "
             f"then rebuild it from the bags with: stook ledger rebuild --store {store}",
         )
-    if primary == _FULL or "disk is full" in text:
+    free = free_bytes(store) if primary in (_IOERR, _CANTOPEN) or "I/O error" in text else None
+    if primary == _FULL or "disk is full" in text or (free is not None and free < _NEARLY_FULL):
         return NoSpace(
-            f"{path}: no space left on the filesystem holding the ledger ({text}); nothing was recorded",
+            f"{path}: no space left on the filesystem holding the ledger ({text}"
+            + (f"; {free} bytes free" if free is not None else "") + "); nothing was recorded",
             path=path,
             hint="free some space and run the command again",
         )

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from stook.bagwriter import remove_tree
-from stook.durable import fsync_dirs, make_durable
-from stook.errors import NoSpace, StookError, StoreError, VersionCollision
+from stook.durable import fsync_dirs, make_durable, no_space
+from stook.errors import LedgerError, NoSpace, ReadOnlyStore, StookError, StoreError, VersionCollision
 from stook.ledger import BagVersion, Event, EventRow, Ledger, event_row, utc_now
 from stook.schema import schema_id
 from stook.store.layout import TMP_DIR, Mark
@@ -65,11 +65,20 @@ def commit(root: Path, ledger: Ledger, staged: list[StagedBag], mark: Mark) -> N
     with ledger.transaction() as conn:
         ledger.insert_bags(conn, list(zip((stage.bag for stage in staged), rows, strict=True)))
     _rename_all(root, ledger, staged)
-    with ledger.transaction() as conn:
-        stored_at = utc_now()  # taken under the write lock: visible from this instant
-        ledger.mark_stored(conn, [stage.bag.path for stage in staged], stored_at)
-        ledger.append_rows(conn, [row for bag_rows in rows for row in bag_rows])
-        ledger.claim(conn, [(stage.bag.id_key, stage.request.supplier) for stage in staged], when=stored_at)
+    try:
+        with ledger.transaction() as conn:
+            stored_at = utc_now()  # taken under the write lock: visible from this instant
+            ledger.mark_stored(conn, [stage.bag.path for stage in staged], stored_at)
+            ledger.append_rows(conn, [row for bag_rows in rows for row in bag_rows])
+            ledger.claim(conn, [(stage.bag.id_key, stage.request.supplier) for stage in staged],
+                         when=stored_at)
+    except (NoSpace, LedgerError, ReadOnlyStore) as exc:
+        # The bags are in place and reserved: the next open completes them (see recover).
+        raise type(exc)(
+            f"{exc.message}; the new bags are in place ({', '.join(s.bag.path for s in staged[:3])}"
+            f"{', ...' if len(staged) > 3 else ''}) and are recorded when the store is next opened",
+            path=exc.path, hint=exc.hint,
+        ) from exc
     mark.add(len(staged))
     for stage in staged:
         stage.bag = replace(stage.bag, state="stored", created=stored_at)
@@ -130,8 +139,7 @@ def _rename_into_place(source: Path, target: str) -> bool:
 
 def _os_error(exc: OSError, root: Path, doing: str) -> StoreError:
     if exc.errno == errno.ENOSPC:
-        return NoSpace(f"{root}: no space left on the store's filesystem while {doing}; nothing was "
-                       "stored", path=root, hint="free some space and run again")
+        return no_space(root, doing)
     where = exc.filename or root
     return StoreError(f"{where}: {doing} failed: {exc.strerror or exc}; nothing was stored", path=where)
 
