@@ -429,7 +429,7 @@ def test_md5sum_style_lines_are_accepted_with_a_warning(tmp_path: Path) -> None:
         ("not-a-line", "bad-manifest-line"),
         ("xyz123  data/hello.txt", "bad-checksum"),
         ("abcd  data/hello.txt", "bad-checksum"),
-        (f"{sha256(HELLO)}  data/hello.txt", "duplicate-entry"),
+        (f"{sha256(b'other')}  data/hello.txt", "duplicate-entry"),
         (f"{sha256(b'')}  bag-info.txt", "outside-payload"),
     ],
 )

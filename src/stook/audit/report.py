@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 
-from stook.audit.model import AuditResult
+from stook.audit.model import AuditResult, BagAudit
 from stook.bagwriter import human_size
 from stook.errors import UsageError
 from stook.ledger import Event
@@ -40,6 +41,9 @@ def iter_lines(result: AuditResult, *, quiet: bool = False) -> Iterator[str]:
         for p in b.problems:
             where = "" if p.path and p.message.startswith(p.path) else f"{p.path or b.bag}: "
             yield f"  {p.kind:<14} {where}{p.message}"
+        step = next_step(b, result.store)
+        if step:
+            yield f"  next step:     {step}"
     if quiet:
         return
     for b in sorted((b for b in result.bags if b.recovered), key=lambda b: b.bag):
@@ -60,3 +64,11 @@ def iter_lines(result: AuditResult, *, quiet: bool = False) -> Iterator[str]:
     if result.interrupted:
         yield ("       interrupted: the verdicts above are recorded; run stook audit again to"
                " check the rest")
+
+
+def next_step(bag: BagAudit, store: str) -> str | None:
+    """What to run to put a failed or missing bag right: a repair from a partner's copy."""
+    if bag.status not in ("failed", "missing") or bag.identifier is None or bag.version is None:
+        return None
+    return (f"restore with: stook repair {shlex.quote(bag.identifier)} --version {bag.version}"
+            f" --from <partner copy> --store {shlex.quote(store)}")

@@ -56,7 +56,9 @@ def audit(
     corrupted (with algorithm, expected and found digest), truncated, missing,
     unexpected or unreadable file and every edited tag file; bags the ledger
     knows that are gone; bag directories the ledger never ingested; and bags
-    that failed before and pass now (recovered). Never changes a bag.
+    that failed before and pass now (recovered). Never changes a bag; each
+    failed or missing bag ends with the command that restores it from a
+    partner's copy (stook repair).
 
     Exit status: 0 all checked bags intact, 1 any failed, missing or unknown
     bag, 2 usage or environment error, 130 interrupted (verdicts so far are kept).

@@ -117,6 +117,7 @@ COMMAND_MODULES = (
     "harvest",
     "transfer",
     "ledger",
+    "repair",
 )
 
 for _name in COMMAND_MODULES:

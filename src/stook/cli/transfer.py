@@ -15,6 +15,7 @@ from stook.store import LEDGER_FILE, Store
 from stook.transfer import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_FILES,
+    DEFAULT_MAX_RATIO,
     FORMATS,
     ExportOptions,
     Limits,
@@ -109,6 +110,8 @@ def _open_store(path: Path) -> Store | None:
               help="Most bytes one bag may extract to (e.g. 500M, 20G).")
 @click.option("--max-files", type=click.IntRange(min=1), default=DEFAULT_MAX_FILES, show_default=True,
               help="Most files and directories one bag may hold.")
+@click.option("--max-ratio", type=click.FloatRange(min=1), default=DEFAULT_MAX_RATIO, show_default=True,
+              help="Most bytes an entry or archive may write per compressed byte (bomb guard).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads hashing files while a received bag is verified.")
 @click.option("--as-new-version", is_flag=True,
@@ -116,14 +119,16 @@ def _open_store(path: Path) -> Store | None:
               "another partner) as its next version; the record keeps its source.")
 @json_option
 def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Path | None,
-                    strict_profile: bool, max_bytes: int, max_files: int, workers: int,
-                    as_new_version: bool, as_json: bool) -> None:
+                    strict_profile: bool, max_bytes: int, max_files: int, max_ratio: float,
+                    workers: int, as_new_version: bool, as_json: bool) -> None:
     """Take bags from another archive into the store, only when whole, safe and valid.
 
     Each PATH is a bag directory or a .tar, .tar.gz/.tgz or .zip file (a
     <file>.sha512 beside it is checked). The bag is unpacked inside the store
-    (links, devices, '..' and absolute names, duplicates and oversized archives
-    are refused), every checksum is verified, and the bag is checked against a
+    (links, devices, '..' and absolute names, duplicates, badly encoded zip
+    names, archives over the caps or expanding more than --max-ratio, and
+    archives that would fill the store's filesystem are refused), every
+    checksum is verified, and the bag is checked against a
     BagIt profile: stook's, or --profile FILE. A bag from another tool that does
     not claim the profile is received when valid, with the profile's complaints as
     warnings. Receiving the same bag twice changes nothing. A bag whose bag-info and
@@ -138,7 +143,8 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
     """
     profile = load_profile(profile_file) if profile_file else None
     options = ReceiveOptions(profile=profile, profile_explicit=profile_file is not None,
-                             strict_profile=strict_profile, limits=Limits(max_bytes, max_files),
+                             strict_profile=strict_profile,
+                             limits=Limits(max_bytes, max_files, max_ratio),
                              workers=workers, as_new_version=as_new_version)
     with Store.open(store_path, create=True) as store, progress(len(paths), "receive", "bag") as advance:
         results = receive_bags(store, list(paths), options, progress=advance)

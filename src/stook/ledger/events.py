@@ -83,6 +83,22 @@ class EventLog:
         for row in self.conn.execute(f"SELECT * FROM events{where} ORDER BY seq", args):
             yield Event.from_row(row)
 
+    def ingest_event(self, bag_path: str) -> dict[str, Any] | None:
+        """The data of the bag's first successful ``mes`` event (digests and algorithms at
+        ingest), or None when it has none."""
+        row = self.conn.execute(
+            "SELECT data FROM events WHERE bag = ? AND type = 'mes' AND outcome = 'suc'"
+            " AND data IS NOT NULL ORDER BY seq LIMIT 1",
+            (bag_path,),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def ingest_digests(self, bag_path: str) -> dict[str, str] | None:
         """The payload sha512 digests recorded when ``bag_path`` was ingested (its first
         successful ``mes`` event)."""

@@ -17,12 +17,13 @@ from stook.transfer.export import (
     export_bags,
     write_export,
 )
-from stook.transfer.extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, Limits
+from stook.transfer.extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, DEFAULT_MAX_RATIO, Limits
 from stook.transfer.receive import ReceiveOptions, ReceiveResult, receive_bags, receive_one
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_FILES",
+    "DEFAULT_MAX_RATIO",
     "FORMATS",
     "BagSource",
     "ExportOptions",

@@ -37,6 +37,7 @@ from stook.verify.tagfiles import (
     parse_bagit_txt,
     parse_fetch,
     parse_manifest,
+    repeated,
     version_tuple,
 )
 
@@ -388,13 +389,8 @@ class _Run:
                     )
                     continue
                 rel = self._resolve(e, self.payload)
-                if rel in m.resolved:
-                    self.report.error(
-                        "duplicate-entry",
-                        f"{m.name} line {e.line} lists {rel} again (as {e.path!r}, first on"
-                        f" line {m.resolved[rel].line})",
-                        path=m.name, line=e.line, found=e.path,
-                    )
+                if rel in m.resolved:  # listed again in another Unicode normalization
+                    repeated(m.name, m.resolved[rel], e, self.report)
                     continue
                 m.resolved[rel] = e
                 listed.setdefault(rel, []).append((m, e))
@@ -486,6 +482,7 @@ class _Run:
                     continue
                 rel = self._resolve(e, self.tags)
                 if rel in tm.resolved:
+                    repeated(tm.name, tm.resolved[rel], e, self.report)
                     continue
                 tm.resolved[rel] = e
                 if not self._present(rel, self.tags) and rel not in self.refused:

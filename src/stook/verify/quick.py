@@ -187,6 +187,8 @@ def _parse_manifest(data: bytes, algorithm: str) -> dict[str, str]:
         if m is None:
             raise _Unusual
         checksum, raw = m.group(1), m.group(2)
+        # a path listed twice (a warning or an error in the engine, by its checksums) and
+        # anything the engine would decode or normalise (NFC/NFD twins) go to the engine
         if (len(checksum) != size or not _HEX.match(checksum) or raw in entries
                 or raw.startswith(("*", "./")) or not _is_plain_path(raw)):
             raise _Unusual

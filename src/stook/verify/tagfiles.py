@@ -310,7 +310,7 @@ def parse_manifest(
     """RFC 8493 §2.1.3 lines ``checksum path``; md5sum quirks are warned about and accepted."""
     lines, ended = split_lines(text)
     entries: list[ManifestEntry] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, ManifestEntry] = {}
     size = digest_size(algorithm) if algorithm else None
     for number, line in enumerate(lines, 1):
         where = {"path": name, "line": number}
@@ -363,16 +363,12 @@ def parse_manifest(
         if path is None:
             continue
         decoded, alternative = path
-        if decoded in first_line:
-            report.error(
-                "duplicate-entry",
-                f"{name} line {number} lists {decoded} again (first on line"
-                f" {first_line[decoded]}); each file must appear exactly once",
-                path=name, line=number, found=decoded,
-            )
+        if decoded in first:
+            repeated(name, first[decoded], ManifestEntry(decoded, checksum.lower(), number), report)
             continue
-        first_line[decoded] = number
-        entries.append(ManifestEntry(decoded, checksum.lower(), number, alternative))
+        entry = ManifestEntry(decoded, checksum.lower(), number, alternative)
+        first[decoded] = entry
+        entries.append(entry)
     if lines and not ended:
         report.warn(
             "missing-line-ending",
@@ -382,6 +378,31 @@ def parse_manifest(
     if not lines:
         report.warn("empty-manifest", f"{name} lists no files", path=name)
     return entries
+
+
+def repeated(name: str, first: ManifestEntry, again: ManifestEntry, report: Report) -> None:
+    """A file listed twice in one manifest (literally, or in two Unicode normalizations).
+
+    With the same checksum the line is redundant: a warning, the bag stays valid (as
+    bagit-python also holds). With another checksum the manifest contradicts itself:
+    an error, whichever line the file matches.
+    """
+    how = "" if again.path == first.path else f" (as {again.path!r})"
+    if again.digest == first.digest:
+        report.warn(
+            "repeated-entry",
+            f"{name} line {again.line} lists {first.path} again{how} with the same checksum (first"
+            f" on line {first.line}); harmless, but strict validators reject it: remove the line",
+            path=name, line=again.line, found=again.path,
+        )
+    else:
+        report.error(
+            "duplicate-entry",
+            f"{name} line {again.line} lists {first.path} again{how} with another checksum (first"
+            f" on line {first.line}); the manifest contradicts itself: each file must appear"
+            " exactly once",
+            path=name, line=again.line, expected=first.digest, found=again.digest,
+        )
 
 
 @functools.lru_cache(maxsize=4096)
