@@ -165,6 +165,20 @@ MIGRATIONS: list[tuple[int, str]] = [
               WHERE type = 'fix' AND bag IS NOT NULL GROUP BY bag) f;
         """,
     ),
+    # (6 is reserved.)
+    (
+        7,
+        # The record kept for a received bag that carries no data/record.json of its own
+        # (a bag made by another tool): built from its bag-info, so the bag itself stays
+        # byte-identical. Keyed by the bag's store path; written once, never changed.
+        """
+        CREATE TABLE IF NOT EXISTS foreign_records (
+            path TEXT PRIMARY KEY,
+            record TEXT NOT NULL,
+            kept TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 
@@ -475,6 +489,46 @@ class Ledger:
         for row in self._conn.execute(f"SELECT * FROM events{where} ORDER BY seq", args):
             yield Event.from_row(row)
 
+    # -- foreign records (migration 7) ------------------------------------------------
+    # Records kept for received bags without a data/record.json of their own; see
+    # stook.transfer.foreign. One block, to move whole when the ledger is split.
+
+    def keep_foreign_record(self, path: str, record_json: bytes) -> bool:
+        """Keep the record (canonical JSON) of the bag at store path ``path``; a bag never
+        changes, so a record already kept for it stays. True if it was kept now."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO foreign_records (path, record, kept) VALUES (?, ?, ?)"
+                " ON CONFLICT (path) DO NOTHING",
+                (path, record_json.decode("utf-8"), utc_now()),
+            )
+            return cursor.rowcount == 1
+
+    def foreign_record(self, path: str) -> bytes | None:
+        """The record kept for the bag at ``path``, or None."""
+        return self.foreign_records_of(self._conn, [path]).get(path)
+
+    @staticmethod
+    def foreign_records_of(conn: sqlite3.Connection, paths: Sequence[str]) -> dict[str, bytes]:
+        """``{path: record JSON}`` for those of ``paths`` that have one, through any connection
+        to a ledger (read-only ones too: the provider's). A ledger before migration 7 has none."""
+        found: dict[str, bytes] = {}
+        wanted = list(dict.fromkeys(paths))
+        try:
+            for start in range(0, len(wanted), 500):  # well under SQLite's host-parameter limit
+                chunk = wanted[start:start + 500]
+                rows = conn.execute(
+                    f"SELECT path, record FROM foreign_records WHERE path IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update((str(path), str(record).encode("utf-8")) for path, record in rows)
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+        return found
+
+    # -- end of foreign records ----------------------------------------------------------
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The raw connection, for modules that keep their own tables (harvest state)."""
@@ -482,6 +536,7 @@ class Ledger:
 
 
 EventRow = tuple[Any, ...]  # the columns of the events table, as inserted
+
 
 
 def event_row(e: Event) -> EventRow:
