@@ -52,13 +52,14 @@ from stook.ledger import LEDGER_FILE, BagVersion, Event, EventRow, Ledger, event
 from stook.names import bag_label, bag_name, identifier_key, version_dir
 from stook.record import ensure_valid, record_invalid
 from stook.schema import schema_id
+from stook.secret import SECRET_FILE, create_secret
 
 TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"
 QUARANTINE_DIR = "quarantine"
 PARALLEL_BATCH = 8  # records in a batch before building is worth worker processes
 IN_FLIGHT = 2  # batches being built while an earlier one is committed
-IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store", LOCK_FILE, TMP_DIR}  # no bags, no history
+IGNORED_IN_NEW_STORE = {".gitkeep", ".DS_Store", LOCK_FILE, TMP_DIR, SECRET_FILE}  # no bags, no history
 
 AddStatus = Literal["new", "changed", "unchanged"]
 
@@ -224,6 +225,7 @@ class Store:
                     )
             try:
                 path.mkdir(parents=True, exist_ok=True)
+                create_secret(path)  # the store's own secret for signing OAI-PMH resumption tokens
             except OSError as exc:
                 raise StoreError(f"{path}: cannot create the store: {exc.strerror}", path=path) from exc
         store = cls(path, Ledger(ledger_path))
