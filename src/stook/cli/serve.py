@@ -1,15 +1,16 @@
-"""``stook serve``: publish the store over OAI-PMH 2.0."""
+"""``stook serve``: publish the store over OAI-PMH 2.0; ``stook secret rotate``: renew its token secret."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from stook.cli.base import main, store_option
+from stook.cli.base import echo_json, json_option, main, store_option
 
 PLACEHOLDER_EMAIL = "archivist@example.invalid"  # stook.provider.DEFAULT_ADMIN_EMAIL, without importing it
 
@@ -56,6 +57,8 @@ def serve_command(
     Every record's latest version is served in oai_dc and in the native `stook`
     format (record.json, lossless); deletions are persistent; sets are the bags'
     groups. The store is only read, so bagging and harvesting can go on meanwhile.
+    Resumption tokens are signed with the store's secret (or $STOOK_TOKEN_SECRET);
+    a bag that cannot be read is left out of lists and named in the log on stderr.
 
     \b
     stook serve --store bags --port 8080
@@ -88,3 +91,35 @@ def _log_to_stderr() -> None:
         handler.setFormatter(logging.Formatter("stook serve: %(levelname)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+
+
+@main.group(name="secret")
+def secret_group() -> None:
+    """The store's secret that signs OAI-PMH resumption tokens."""
+
+
+@secret_group.command(name="rotate")
+@store_option
+@json_option
+def rotate_command(store_path: Path, as_json: bool) -> None:
+    """Replace the store's token secret with a new random one.
+
+    Every resumptionToken issued before is then refused (badResumptionToken) and
+    harvesters start their list again; running servers take the new secret at
+    their next request. $STOOK_TOKEN_SECRET, where set, overrides the store's secret.
+
+    \b
+    stook secret rotate --store bags
+    """
+    from stook.secret import SECRET_ENV, SECRET_FILE, rotate_secret
+
+    rotate_secret(store_path)
+    overridden = bool(os.environ.get(SECRET_ENV))
+    if as_json:
+        echo_json({"store": str(store_path), "file": str(store_path / SECRET_FILE), "rotated": True,
+                   "overridden_by_environment": overridden})
+    else:
+        click.echo(f"rotated: {store_path / SECRET_FILE}; resumption tokens issued before are now refused")
+    if overridden:
+        click.echo(f"warning: {SECRET_ENV} is set here; a server started with it signs tokens with it, "
+                   "not with the store's secret: change it where the server is started", err=True)
