@@ -85,6 +85,7 @@ def test_received_foreign_bag_keeps_its_bytes_and_gets_a_valid_minimal_record(
     before = tree_bytes(foreign)
     [report] = _receive(store, foreign)
     assert report["status"] == "new" and report["identifier"] == FOREIGN_ID
+    assert any("minimal record built from bag-info.txt" in w["message"] for w in report["warnings"])
     stored = Path(report["path"])
     assert tree_bytes(stored) == before, "the bag is stored byte for byte as it arrived"
     assert not (stored / "data" / "record.json").exists()

@@ -95,7 +95,11 @@ def _log_to_stderr() -> None:
 
 @main.group(name="secret")
 def secret_group() -> None:
-    """The store's secret that signs OAI-PMH resumption tokens."""
+    """The store's secret that signs OAI-PMH resumption tokens (<store>/.token-secret).
+
+    \b
+    stook secret rotate --store bags
+    """
 
 
 @secret_group.command(name="rotate")

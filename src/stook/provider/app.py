@@ -3,6 +3,9 @@
 Mount it anywhere (``make_app(store)`` is a plain WSGI callable): it answers GET
 query strings and ``application/x-www-form-urlencoded`` POST bodies at any path, and
 only reads the store (the ledger is opened read-only), so it can run beside writers.
+A bag whose metadata cannot be read is left out of ListRecords with one warning on
+the ``stook.provider`` logger naming it (GetRecord of it: cannotDisseminateFormat);
+one damaged bag never fails a whole list.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@
   attribute is the digest of the record.json bytes in the bag, so a harvester can
   prove it rebuilt the file exactly (``canonical_json(json.loads(text))``).
 
-Bag versions never change once stored, so rendered fragments are cached by bag path.
+A received bag without a record of its own (made by another tool) is served from
+the minimal record the ledger keeps for it (:mod:`stook.transfer.foreign`), in both
+formats. Bag versions never change once stored, so rendered fragments are cached by
+bag path.
 """
 
 from __future__ import annotations

@@ -227,12 +227,17 @@ def lacks_own_record(bag_dir: Path) -> bool:
 def keep_minimal_record(store: Store, bag: BagVersion) -> list[Problem]:
     """Build the minimal record of a stored bag and keep it in the ledger (once per bag).
 
-    Returns warnings: bag-info values left out, or why the record could not be kept
-    (the bag is stored all the same; the provider then builds the record itself).
+    Returns notes for the receiver's report: that a record was kept, bag-info values
+    left out, or why the record could not be kept (the bag is stored all the same;
+    the provider then builds the record itself).
     """
     record, left_out = minimal_record(store.root / bag.path, bag.identifier)
     try:
         store.ledger.keep_foreign_record(bag.path, canonical_json(record))
     except LedgerError as exc:
         left_out.append(Problem(bag.path, f"its minimal record could not be kept in the ledger: {exc}"))
+    else:
+        kept = Problem(f"data/{RECORD_FILE}", "no stook record in the bag: a minimal record built from "
+                       "bag-info.txt is kept in the ledger to publish it (the bag is unchanged)")
+        left_out.insert(0, kept)
     return left_out
