@@ -4,10 +4,10 @@
 ``serve(store, ...)`` runs it under waitress; ``serve_in_thread(store)`` starts it in
 a background thread and returns ``(base_url, stop)``. The pieces: ``names``
 (identifier and setSpec encodings), ``protocol`` (argument rules, response writing),
-``repository`` (read-only ledger queries), ``tokens`` (stateless resumption tokens),
-``formats`` (oai_dc and the native ``stook`` format), ``listener`` (waitress held up
-against slow and oversized clients). Tokens are signed with the store's secret
-(:mod:`stook.secret`).
+``repository`` (read-only ledger queries), ``lists`` (the list verbs, paged),
+``tokens`` (stateless resumption tokens), ``formats`` (oai_dc and the native
+``stook`` format), ``listener`` (waitress held up against slow and oversized
+clients). Tokens are signed with the store's secret (:mod:`stook.secret`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ one damaged bag never fails a whole list.
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -22,9 +21,9 @@ from urllib.parse import parse_qsl, quote
 
 from stook.errors import StookError, UsageError
 from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
+from stook.provider.lists import LOG, Lists, check_prefix
 from stook.provider.names import (
     group_for_set_spec,
-    is_valid_set_spec,
     oai_identifier,
     record_identifier,
     set_spec_for_group,
@@ -36,13 +35,11 @@ from stook.provider.protocol import (
     Request,
     error_body,
     parse_request,
-    parse_window,
     response,
     text,
     utc_seconds,
 )
-from stook.provider.repository import Item, Position, Repository, Selection, Snapshot
-from stook.provider.tokens import ListState, TokenError, decode_token, encode_token, token_key
+from stook.provider.repository import Item, Repository
 from stook.secret import TokenSecret
 
 __all__ = ["DEFAULT_ADMIN_EMAIL", "ProviderApp", "ProviderConfig", "make_app"]
@@ -51,7 +48,6 @@ DEFAULT_ADMIN_EMAIL = "archivist@example.invalid"
 _EMAIL_RE = re.compile(r"\S+@(\S+\.)+\S+")
 MAX_BODY = 64 * 1024
 StartResponse = Callable[..., Any]
-LOG = logging.getLogger("stook.provider")
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,8 @@ class ProviderApp:
         self.secret = TokenSecret.for_store(self.root, given=self.config.token_secret)
         if self.secret.warning:
             LOG.warning("%s", self.secret.warning)
-        self._keys: tuple[bytes, str, bytes] | None = None
+        self.lists = Lists(self.repository, self.renderer, self.secret, self.config.page_size,
+                           self.config.token_ttl)
 
     # -- WSGI -------------------------------------------------------------------------
 
@@ -279,34 +276,6 @@ class ProviderApp:
         parts.append("</ListSets>")
         return parts
 
-    def _check_prefix(self, prefix: str) -> None:
-        if prefix not in FORMAT_BY_PREFIX:
-            raise OAIError(
-                "cannotDisseminateFormat",
-                f"{prefix!r} is not a metadata format of this repository; use "
-                + " or ".join(f.prefix for f in FORMATS),
-            )
-
-    def _header(self, item: Item) -> str:
-        status = ' status="deleted"' if item.deleted else ""
-        specs = "".join(text("setSpec", s) for s in item.set_specs)
-        return (f"<header{status}>{text('identifier', oai_identifier(item.identifier))}"
-                f"<datestamp>{item.datestamp}</datestamp>{specs}</header>")
-
-    def _record(self, item: Item, prefix: str, kept: dict[str, bytes], verb: str) -> str | None:
-        """One ``<record>``; None (logged) when its bag cannot be disseminated."""
-        if item.deleted or item.bag_path is None:
-            return f"<record>{self._header(item)}</record>"
-        try:
-            metadata = self.renderer.render(item.bag_path, prefix, identifier=item.identifier,
-                                            kept=kept.get(item.bag_path))
-        except Exception as exc:  # one odd bag never fails a whole list: it is skipped and logged
-            reason = str(exc) if isinstance(exc, StookError) else f"{type(exc).__name__}: {exc}"
-            LOG.warning("skipped bag %s (record %r) in %s %s: %s", item.bag_path, item.identifier, verb,
-                        prefix, " ".join(reason.split()))
-            return None
-        return f"<record>{self._header(item)}<metadata>{metadata}</metadata></record>"
-
     def _GetRecord(self, request: Request, now: datetime, base_url: str) -> list[str]:
         prefix = request.args["metadataPrefix"]
         try:
@@ -315,12 +284,12 @@ class ProviderApp:
             if prefix not in FORMAT_BY_PREFIX:
                 exc.errors.append(("cannotDisseminateFormat", f"{prefix!r} is not a metadata format here"))
             raise
-        self._check_prefix(prefix)
+        check_prefix(prefix)
         kept: dict[str, bytes] = {}
         if item.bag_path is not None and not item.deleted:
             with self.repository.reading() as conn:
                 kept = self.repository.kept_records(conn, [item.bag_path])
-        record = self._record(item, prefix, kept, "GetRecord")
+        record = self.lists.record(item, prefix, kept, "GetRecord")
         if record is None:
             raise OAIError("cannotDisseminateFormat",
                            f"{request.args['identifier']!r} cannot be disseminated as {prefix} just now: its "
@@ -328,115 +297,14 @@ class ProviderApp:
         return ["<GetRecord>", record, "</GetRecord>"]
 
     def _ListIdentifiers(self, request: Request, now: datetime, base_url: str) -> list[str]:
-        return self._list(request, now, with_metadata=False)
+        return self.lists.respond(request, now, with_metadata=False)
 
     def _ListRecords(self, request: Request, now: datetime, base_url: str) -> list[str]:
-        return self._list(request, now, with_metadata=True)
+        return self.lists.respond(request, now, with_metadata=True)
 
     def token_key(self) -> bytes:
         """The key resumption tokens are signed with now (for tools and tests that make tokens)."""
-        with self.repository.reading() as conn:
-            return self._key(conn)
-
-    def _key(self, conn: Any) -> bytes:
-        """The token key now: the store's secret (re-read once rotated) bound to the store."""
-        secret, identity = self.secret.current(), self.repository.identity(conn)
-        if self._keys is None or self._keys[:2] != (secret, identity):
-            self._keys = (secret, identity, token_key(secret, identity))
-        return self._keys[2]
-
-    @staticmethod
-    def _resume(token: str, verb: str, epoch: int, key: bytes) -> tuple[ListState, Selection]:
-        """The list a token continues; any token that is not one we issued is badResumptionToken."""
-        try:
-            state = decode_token(token, verb=verb, now=epoch, key=key)
-            if state.prefix not in FORMAT_BY_PREFIX:
-                raise TokenError("resumption token for a metadata format this repository does not have")
-            if state.set_spec is not None and not is_valid_set_spec(state.set_spec):
-                raise TokenError("resumption token with a damaged set")
-            try:
-                lower, upper = parse_window(state.from_arg, state.until_arg)
-            except OAIError as exc:
-                raise TokenError("resumption token with a damaged time window") from exc
-        except TokenError as exc:
-            raise OAIError("badResumptionToken", str(exc)) from exc
-        return state, Selection(state.set_spec, lower, upper)
-
-    def _list(self, request: Request, now: datetime, *, with_metadata: bool) -> list[str]:
-        epoch = int(now.timestamp())
-        expires = epoch + int(self.config.token_ttl.total_seconds())
-        token = request.args.get("resumptionToken")
-        with self.repository.reading() as conn:
-            key = self._key(conn)
-            if token is not None:
-                state, selection = self._resume(token, request.verb, epoch, key)
-                snap = Snapshot(state.max_bag_id, state.max_deleted_at)
-            else:
-                prefix = request.args["metadataPrefix"]
-                self._check_prefix(prefix)
-                set_spec = request.args.get("set")
-                if set_spec is not None and not self.repository.groups(conn):
-                    raise OAIError("noSetHierarchy", "no record in this repository belongs to a group")
-                lower, upper = parse_window(request.args.get("from"), request.args.get("until"))
-                selection = Selection(set_spec, lower, upper)
-                snap = self.repository.snapshot(conn)
-                complete = self.repository.count(conn, snap, selection)
-                if complete == 0:
-                    raise OAIError("noRecordsMatch", "no record matches the request's set and time window")
-                state = ListState(request.verb, prefix, set_spec, request.args.get("from"),
-                                  request.args.get("until"), snap.max_bag_id, snap.max_deleted_at,
-                                  None, 0, complete, expires)
-            if with_metadata:
-                parts, last, more, examined = self._records_page(conn, snap, selection, state)
-            else:
-                items = self.repository.page(conn, snap, selection, state.position, self.config.page_size + 1)
-                more, examined = len(items) > self.config.page_size, len(items)
-                items = items[: self.config.page_size]
-                parts = [self._header(item) for item in items]
-                last = items[-1].position if items else None
-        if not examined:
-            raise OAIError("badResumptionToken", "the list this token continues is no longer available "
-                           "(the store changed beyond adding bags); harvest again without the token")
-        if not parts:
-            raise OAIError("noRecordsMatch", "no further record of this list can be disseminated just now "
-                           "(its bags cannot be read; the repository's log names them)")
-        served = len(parts)
-        if more and last is not None:
-            following = state.advanced(last, served, expires)
-            expiry = datetime.fromtimestamp(expires, timezone.utc)
-            parts.append(
-                f'<resumptionToken expirationDate="{utc_seconds(expiry)}" completeListSize="{state.complete}"'
-                f' cursor="{state.cursor}">{encode_token(following, key)}</resumptionToken>'
-            )
-        elif token is not None:
-            parts.append(f'<resumptionToken completeListSize="{state.complete}" cursor="{state.cursor}"/>')
-        return [f"<{request.verb}>", *parts, f"</{request.verb}>"]
-
-    def _records_page(
-        self, conn: Any, snap: Snapshot, selection: Selection, state: ListState
-    ) -> tuple[list[str], Position | None, bool, int]:
-        """Up to a page of records that can be disseminated, skipping (and logging) bags that
-        cannot; then whether another such record follows. Returns the records, the position
-        the next page continues after, whether there is one, and how many items were looked at."""
-        size = self.config.page_size
-        parts: list[str] = []
-        after, last, examined = state.position, None, 0
-        while True:
-            items = self.repository.page(conn, snap, selection, after, size + 1)
-            kept = self.repository.kept_records(
-                conn, [i.bag_path for i in items if i.bag_path is not None and not i.deleted]
-            )
-            for item in items:
-                examined += 1
-                record = self._record(item, state.prefix, kept, state.verb)
-                if record is not None:
-                    if len(parts) == size:  # rendered ahead (and cached): the list goes on
-                        return parts, last, True, examined
-                    parts.append(record)
-                last = item.position
-            if len(items) <= size:
-                return parts, last, False, examined
-            after = items[-1].position
+        return self.lists.token_key()
 
 
 class _HttpError(Exception):
