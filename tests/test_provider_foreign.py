@@ -323,7 +323,8 @@ def test_the_server_log_names_a_skipped_bag_in_one_line(tmp_path: Path) -> None:
     before = bags()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from stook.cli import main; main()", "serve", "--store", str(store),
-         "--port", "0", "--admin-email", "oai@archive.example.org"],
+         "--port", "0", "--admin-email", "oai@archive.example.org", "--max-connections", "64",
+         "--request-timeout", "10", "--idle-timeout", "10"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

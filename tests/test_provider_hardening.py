@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,3 +155,19 @@ def test_an_oversized_post_is_refused_before_its_body_is_read(store: Path) -> No
         reply = requests.post(url, data=body, timeout=10,
                               headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert reply.status_code == 200 and b"noRecordsMatch" in reply.content
+
+
+def test_the_connection_limit_fits_the_open_file_limit() -> None:
+    """In a process allowed 256 files (512 at most), the limit is raised to 512 and 1000
+    connections are cut to what fits beside the server's own files."""
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 512))\n"
+        "from stook.provider.listener import SPARE_DESCRIPTORS, connections_that_fit\n"
+        "print(connections_that_fit(1000), connections_that_fit(100), SPARE_DESCRIPTORS,"
+        " resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    fits, small, spare, soft = map(int, out.stdout.split())
+    assert soft == 512 and fits == 512 - spare and small == 100

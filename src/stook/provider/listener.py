@@ -18,8 +18,10 @@ limit, after which it stops accepting, and every real harvester times out. Here:
 
 from __future__ import annotations
 
+import logging
+import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from waitress.adjustments import Adjustments
@@ -30,6 +32,8 @@ from waitress.task import ThreadedTaskDispatcher
 __all__ = ["ClientLimits", "create_server"]
 
 MAX_HEADER = 128 * 1024  # a request line with the longest resumption token fits easily
+SPARE_DESCRIPTORS = 64  # listening sockets, ledger connections, bag files being read
+LOG = logging.getLogger("stook.provider")
 
 
 @dataclass(frozen=True)
@@ -113,11 +117,33 @@ class GuardedServer(TcpWSGIServer):
             self.active_channels[fd].handle_close()
 
 
+def connections_that_fit(wanted: int) -> int:
+    """How many connections the process can hold open: the soft limit on open files is
+    raised toward ``wanted`` (within the hard limit) first."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + SPARE_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - SPARE_DESCRIPTORS))
+
+
 def create_server(app: Any, *, host: str, port: int, threads: int, limits: ClientLimits) -> Any:
     """A waitress server for ``app`` on ``host:port`` under ``limits`` (not yet running).
 
     Raises what waitress raises for an address it cannot use (OSError, ValueError).
     """
+    fits = connections_that_fit(limits.max_connections)
+    if fits < limits.max_connections:
+        LOG.warning("max_connections lowered from %d to %d: the process may not open more files "
+                    "(raise its limit with ulimit -n)", limits.max_connections, fits)
+        limits = replace(limits, max_connections=fits)
     adj = Adjustments(
         host=host,
         port=port,
