@@ -179,8 +179,14 @@ def test_odd_tokens_over_http_are_bad_resumption_tokens(store: Path) -> None:
             assert reply.status_code == 200
             codes = [e.get("code") for e in assert_valid(reply.content).findall("oai:error", NS)]
             assert codes == ["badResumptionToken"]
-        huge = session.get(f"{url}?verb=ListRecords&resumptionToken={'A' * 300_000}", timeout=10)
-        assert huge.status_code == 431, "a request line beyond the header cap: refused by the server, not 500"
+        # A request line beyond the header cap is refused by the server (431), not 500; the
+        # server may close while the client is still sending, which the client sees as a reset.
+        try:
+            huge = requests.get(f"{url}?verb=ListRecords&resumptionToken={'A' * 300_000}", timeout=10)
+            assert huge.status_code == 431
+        except requests.ConnectionError:
+            pass
+        assert OAIClient(url).get({"verb": "Identify"}) is not None, "and it goes on answering"
 
 
 # -- tokens belong to one list, one store, one secret --------------------------------------------------------
