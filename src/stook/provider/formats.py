@@ -208,18 +208,21 @@ class MetadataRenderer:
         record, _left_out = minimal_record(bag_dir, identifier)  # a foreign bag received earlier
         return canonical_json(record)
 
+    def _unreadable(self, bag_path: str, kept: bytes | None, what: str) -> BagUnreadable:
+        where = f"{self._root}/{bag_path}/data/{RECORD_FILE}" if kept is None else (
+            f"the ledger's record of {bag_path}")
+        return BagUnreadable(f"{where}: {what}", path=os.path.join(self._root, bag_path))
+
     def _render(self, bag_path: str, prefix: str, identifier: str, kept: bytes | None) -> str:
         raw = kept if kept is not None else self._record_bytes(bag_path, identifier)
-        bag_dir = self.root / bag_path
-        where = f"{bag_dir}/data/{RECORD_FILE}" if kept is None else f"the ledger's record of {bag_path}"
         try:
             record = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise BagUnreadable(f"{where}: not a JSON record ({exc}); check the bag with `stook verify`",
-                                path=bag_dir) from exc
+            raise self._unreadable(bag_path, kept, f"not a JSON record ({exc}); check the bag with "
+                                   "`stook verify`") from exc
         if not (isinstance(record, dict) and isinstance(record.get("identifier"), str)
                 and isinstance(record.get("title"), str)):
-            raise BagUnreadable(f"{where}: not a stook record (no identifier or title)", path=bag_dir)
+            raise self._unreadable(bag_path, kept, "not a stook record (no identifier or title)")
         if prefix == NATIVE_PREFIX:
             return native_fragment(raw)
         record_xml = None
