@@ -129,7 +129,7 @@ def _garbage(rng: random.Random, token: str) -> Iterator[str]:
             chars = list(token)
             for _ in range(rng.randint(1, 4)):
                 i = rng.randrange(len(chars))
-                chars[i] = rng.choice(alphabet)
+                chars[i] = rng.choice([c for c in alphabet if c != chars[i]])  # a real change
             yield "".join(chars)
         elif kind == 2:  # base64 garbage with a plausible tag
             yield _b64(rng.randbytes(rng.randint(1, 400))) + "." + _b64(rng.randbytes(16))
@@ -153,7 +153,7 @@ def test_forged_and_odd_tokens_are_bad_resumption_tokens_never_500(store: Path) 
     signed.append(seal(b"[" * 100_000 + b"]" * 100_000, key))  # deep JSON
     signed.append(seal(b"\xff\xfe not json", key))
     signed.append(seal(b'{"a": ' * 2000 + b"1" + b"}" * 2000, key))
-    tokens = [*signed, *_garbage(rng, token)]
+    tokens = [*signed, *(bad for bad in _garbage(rng, token) if bad != token)]
     assert len(tokens) > 700
     for verb in ("ListRecords", "ListIdentifiers"):
         for bad in tokens:
@@ -174,7 +174,7 @@ def test_odd_tokens_over_http_are_bad_resumption_tokens(store: Path) -> None:
         session = requests.Session()
         rng = random.Random(7)
         token = first_token(OAIClient(url))
-        for bad in list(_garbage(rng, token))[:150]:
+        for bad in [b for b in _garbage(rng, token) if b != token][:150]:
             reply = session.get(f"{url}?verb=ListRecords&resumptionToken={quote(bad, safe='')}", timeout=10)
             assert reply.status_code == 200
             codes = [e.get("code") for e in assert_valid(reply.content).findall("oai:error", NS)]
