@@ -126,7 +126,7 @@ def test_invalid_record_writes_nothing(store_path: Path) -> None:
         assert store.ledger.bags() == []
         assert list(store.ledger.events()) == []
     kept = sorted(p.name for p in store_path.iterdir() if not p.name.startswith(LEDGER_FILE))
-    assert kept == [".lock", ".tmp"]
+    assert kept == [".lock", ".tmp", ".token-secret"]  # the secret is made with the store
     assert not any((store_path / TMP_DIR).iterdir())
 
 

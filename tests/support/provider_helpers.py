@@ -8,8 +8,11 @@ wildcard is strict, so the native format's schema must be loaded too).
 from __future__ import annotations
 
 import functools
+import socket
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +22,7 @@ from lxml import etree
 
 from stook.bagwriter import PayloadItem
 from stook.ledger import LEDGER_FILE
-from stook.provider import ProviderApp, native_schema_path
+from stook.provider import ProviderApp, native_schema_path, serve_in_thread
 from stook.provider.formats import NATIVE_SCHEMA_URL
 from stook.store import BagRequest, Store
 
@@ -146,8 +149,9 @@ def add_tombstone(store_path: Path, identifier: str, deleted_at: str) -> None:
 class OAIClient:
     """Talks to a provider (a WSGI app in-process, or a URL over HTTP); validates every response."""
 
-    def __init__(self, target: ProviderApp | str) -> None:
+    def __init__(self, target: ProviderApp | str, timeout: float = 30) -> None:
         self.target = target
+        self.timeout = timeout
         self.session = requests.Session() if isinstance(target, str) else None
 
     def raw(
@@ -165,14 +169,14 @@ class OAIClient:
         if isinstance(self.target, str):
             assert self.session is not None
             if method == "GET":
-                r = self.session.get(f"{self.target}?{query}", timeout=30)
+                r = self.session.get(f"{self.target}?{query}", timeout=self.timeout)
             else:
                 r = self.session.request(
                     method,
                     self.target,
                     data=query.encode(),
                     headers={"Content-Type": content_type},
-                    timeout=30,
+                    timeout=self.timeout,
                 )
             return r.status_code, dict(r.headers), r.content
         import io
@@ -233,3 +237,101 @@ def header_of(item: etree._Element) -> etree._Element:
 
 def identifiers(items: Iterable[etree._Element]) -> list[str]:
     return [header_of(i).findtext("oai:identifier", namespaces=NS) for i in items]
+
+
+@contextmanager
+def served(store: Path, **options: Any) -> Iterator[str]:
+    """``serve_in_thread`` as a context manager: the base URL, the server stopped after."""
+    url, stop = serve_in_thread(store, **options)
+    try:
+        yield url
+    finally:
+        stop()
+
+
+def port_of(url: str) -> int:
+    return int(url.split(":")[2].split("/")[0])
+
+
+def first_token(client: OAIClient, verb: str = "ListRecords", **args: str) -> str:
+    """The resumptionToken of the first page of an oai_dc list."""
+    doc = client.get({"verb": verb, "metadataPrefix": "oai_dc", **args})
+    token = doc.findtext(f"oai:{verb}/oai:resumptionToken", namespaces=NS)
+    assert token
+    return token
+
+
+class SlowClients:
+    """Slowloris: sockets that send a request one header line at a time and never finish it.
+
+    Each sends a line every ``interval`` seconds; a socket the server closes is opened
+    again at once (an attacker keeps up the pressure). ``open_count()`` is how many are
+    connected now; ``reconnects`` how many times the server cut one off.
+    """
+
+    def __init__(self, host: str, port: int, count: int, interval: float = 0.5) -> None:
+        self.address = (host, port)
+        self.count = count
+        self.interval = interval
+        self.sockets: list[socket.socket | None] = [None] * count
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slowloris", daemon=True)
+
+    def _open(self) -> socket.socket | None:
+        try:
+            sock = socket.create_connection(self.address, timeout=5)
+            sock.settimeout(1)
+            sock.sendall(b"GET /oai?verb=Identify HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            return sock
+        except OSError:
+            return None
+
+    def __enter__(self) -> SlowClients:
+        for i in range(self.count):
+            self.sockets[i] = self._open()
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.wait(self.interval):
+            for i, sock in enumerate(self.sockets):
+                if self._stop.is_set():
+                    return
+                n += 1
+                try:
+                    if sock is None:
+                        raise OSError("not connected")
+                    sock.sendall(f"X-Slow-{n}: {i}\r\n".encode())
+                except OSError:
+                    if sock is not None:
+                        sock.close()
+                        self.reconnects += 1
+                    self.sockets[i] = self._open()
+
+    def open_count(self) -> int:
+        """Sockets still connected (the server has not closed them)."""
+        alive = 0
+        for sock in list(self.sockets):
+            if sock is None:
+                continue
+            try:
+                sock.setblocking(False)
+                try:
+                    data = sock.recv(1, socket.MSG_PEEK)
+                    alive += 1 if data else 0
+                except BlockingIOError:
+                    alive += 1
+                finally:
+                    sock.settimeout(1)
+            except OSError:
+                pass
+        return alive
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        for sock in self.sockets:
+            if sock is not None:
+                sock.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 from stook.ledger.bags import BagIndex
 from stook.ledger.db import Guarded, LedgerDB, ledger_error, writable
 from stook.ledger.events import EventLog, FixityRow, parse_ingest
+from stook.ledger.foreign import ForeignRecords, foreign_records_of
 from stook.ledger.harvests import HarvestLog, HarvestState
 from stook.ledger.migrations import LATEST as SCHEMA_VERSION
 from stook.ledger.migrations import MIGRATIONS
@@ -35,7 +36,7 @@ from stook.ledger.model import (
 from stook.ledger.sources import Source, SourceTable
 
 
-class Ledger(LedgerDB, BagIndex, EventLog, HarvestLog, SourceTable):
+class Ledger(LedgerDB, BagIndex, EventLog, HarvestLog, SourceTable, ForeignRecords):
     """Access to one store's SQLite ledger. Cheap to open; migrates on first use
     (a read-only ledger is opened read-only and never migrated)."""
 
@@ -67,6 +68,7 @@ __all__ = [
     "Ledger",
     "Source",
     "event_row",
+    "foreign_records_of",
     "ledger_error",
     "new_uuid",
     "parse_ingest",

@@ -175,6 +175,16 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (4, "ALTER TABLE bags ADD COLUMN pending_events TEXT;"),
     (5, _FIXITY),
     (6, _backfill_sources),
+    # The record kept for a received bag that carries no data/record.json of its own (a
+    # bag made by another tool): built from its bag-info, so the bag itself stays
+    # byte-identical. Keyed by the bag's store path; written once, never changed.
+    (7, """
+CREATE TABLE IF NOT EXISTS foreign_records (
+    path TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    kept TEXT NOT NULL
+);
+"""),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -4,8 +4,10 @@
 ``serve(store, ...)`` runs it under waitress; ``serve_in_thread(store)`` starts it in
 a background thread and returns ``(base_url, stop)``. The pieces: ``names``
 (identifier and setSpec encodings), ``protocol`` (argument rules, response writing),
-``repository`` (read-only ledger queries), ``tokens`` (stateless resumption tokens),
-``formats`` (oai_dc and the native ``stook`` format).
+``repository`` (read-only ledger queries), ``lists`` (the list verbs, paged),
+``tokens`` (stateless resumption tokens), ``formats`` (oai_dc and the native
+``stook`` format), ``listener`` (waitress held up against slow and oversized
+clients). Tokens are signed with the store's secret (:mod:`stook.secret`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from stook.provider.formats import (
     native_schema_path,
     record_from_native,
 )
+from stook.provider.listener import ClientLimits
 from stook.provider.names import group_for_set_spec, oai_identifier, record_identifier, set_spec_for_group
 from stook.provider.server import ServeOptions, serve, serve_in_thread
 
 __all__ = [
+    "ClientLimits",
     "DEFAULT_ADMIN_EMAIL",
     "NATIVE_NS",
     "NATIVE_PREFIX",

@@ -3,6 +3,9 @@
 Mount it anywhere (``make_app(store)`` is a plain WSGI callable): it answers GET
 query strings and ``application/x-www-form-urlencoded`` POST bodies at any path, and
 only reads the store (the ledger is opened read-only), so it can run beside writers.
+A bag whose metadata cannot be read is left out of ListRecords with one warning on
+the ``stook.provider`` logger naming it (GetRecord of it: cannotDisseminateFormat);
+one damaged bag never fails a whole list.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from urllib.parse import parse_qsl, quote
 
 from stook.errors import StookError, UsageError
 from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
+from stook.provider.lists import LOG, Lists, check_prefix
 from stook.provider.names import (
     group_for_set_spec,
     oai_identifier,
@@ -31,13 +35,12 @@ from stook.provider.protocol import (
     Request,
     error_body,
     parse_request,
-    parse_window,
     response,
     text,
     utc_seconds,
 )
-from stook.provider.repository import Item, Repository, Selection, Snapshot
-from stook.provider.tokens import ListState, TokenError, decode_token, encode_token
+from stook.provider.repository import Item, Repository
+from stook.secret import TokenSecret
 
 __all__ = ["DEFAULT_ADMIN_EMAIL", "ProviderApp", "ProviderConfig", "make_app"]
 
@@ -56,7 +59,7 @@ class ProviderConfig:
     repository_name: str | None = None
     admin_email: str = DEFAULT_ADMIN_EMAIL
     token_ttl: timedelta = timedelta(hours=24)
-    token_secret: bytes | None = None
+    token_secret: bytes | None = None  # default: $STOOK_TOKEN_SECRET, else the store's own (stook.secret)
 
     def check(self) -> None:
         if not 1 <= self.page_size <= 10_000:
@@ -85,8 +88,10 @@ def make_app(
     """A WSGI application serving the store at ``store_path`` over OAI-PMH 2.0 (read-only).
 
     ``base_url`` is announced in Identify and every response (default: the URL each
-    request came to). Raises :class:`stook.errors.StoreError` if the store is missing
-    and :class:`stook.errors.UsageError` for bad options.
+    request came to). Resumption tokens are signed with ``token_secret``, else
+    ``$STOOK_TOKEN_SECRET``, else the store's own secret (see :mod:`stook.secret`).
+    Raises :class:`stook.errors.StoreError` if the store is missing and
+    :class:`stook.errors.UsageError` for bad options.
     """
     config = ProviderConfig(
         base_url=base_url,
@@ -109,6 +114,11 @@ class ProviderApp:
         self.root = self.repository.root
         self.renderer = MetadataRenderer(self.root)
         self.repository_name = self.config.repository_name or f"stook store {self.root.resolve().name}"
+        self.secret = TokenSecret.for_store(self.root, given=self.config.token_secret)
+        if self.secret.warning:
+            LOG.warning("%s", self.secret.warning)
+        self.lists = Lists(self.repository, self.renderer, self.secret, self.config.page_size,
+                           self.config.token_ttl)
 
     # -- WSGI -------------------------------------------------------------------------
 
@@ -266,26 +276,6 @@ class ProviderApp:
         parts.append("</ListSets>")
         return parts
 
-    def _check_prefix(self, prefix: str) -> None:
-        if prefix not in FORMAT_BY_PREFIX:
-            raise OAIError(
-                "cannotDisseminateFormat",
-                f"{prefix!r} is not a metadata format of this repository; use "
-                + " or ".join(f.prefix for f in FORMATS),
-            )
-
-    def _header(self, item: Item) -> str:
-        status = ' status="deleted"' if item.deleted else ""
-        specs = "".join(text("setSpec", s) for s in item.set_specs)
-        return (f"<header{status}>{text('identifier', oai_identifier(item.identifier))}"
-                f"<datestamp>{item.datestamp}</datestamp>{specs}</header>")
-
-    def _record(self, item: Item, prefix: str) -> str:
-        if item.deleted or item.bag_path is None:
-            return f"<record>{self._header(item)}</record>"
-        metadata = self.renderer.render(item.bag_path, prefix)
-        return f"<record>{self._header(item)}<metadata>{metadata}</metadata></record>"
-
     def _GetRecord(self, request: Request, now: datetime, base_url: str) -> list[str]:
         prefix = request.args["metadataPrefix"]
         try:
@@ -294,65 +284,27 @@ class ProviderApp:
             if prefix not in FORMAT_BY_PREFIX:
                 exc.errors.append(("cannotDisseminateFormat", f"{prefix!r} is not a metadata format here"))
             raise
-        self._check_prefix(prefix)
-        return ["<GetRecord>", self._record(item, prefix), "</GetRecord>"]
+        check_prefix(prefix)
+        kept: dict[str, bytes] = {}
+        if item.bag_path is not None and not item.deleted:
+            with self.repository.reading() as conn:
+                kept = self.repository.kept_records(conn, [item.bag_path])
+        record = self.lists.record(item, prefix, kept, "GetRecord")
+        if record is None:
+            raise OAIError("cannotDisseminateFormat",
+                           f"{request.args['identifier']!r} cannot be disseminated as {prefix} just now: its "
+                           "stored bag cannot be read (the repository's log names the problem)")
+        return ["<GetRecord>", record, "</GetRecord>"]
 
     def _ListIdentifiers(self, request: Request, now: datetime, base_url: str) -> list[str]:
-        return self._list(request, now, with_metadata=False)
+        return self.lists.respond(request, now, with_metadata=False)
 
     def _ListRecords(self, request: Request, now: datetime, base_url: str) -> list[str]:
-        return self._list(request, now, with_metadata=True)
+        return self.lists.respond(request, now, with_metadata=True)
 
-    def _list(self, request: Request, now: datetime, *, with_metadata: bool) -> list[str]:
-        epoch = int(now.timestamp())
-        expires = epoch + int(self.config.token_ttl.total_seconds())
-        token = request.args.get("resumptionToken")
-        with self.repository.reading() as conn:
-            if token is not None:
-                try:
-                    state = decode_token(token, verb=request.verb, now=epoch, secret=self.config.token_secret)
-                except TokenError as exc:
-                    raise OAIError("badResumptionToken", str(exc)) from exc
-                snap = Snapshot(state.max_bag_id, state.max_deleted_at)
-                lower, upper = parse_window(state.from_arg, state.until_arg)
-                selection = Selection(state.set_spec, lower, upper)
-            else:
-                prefix = request.args["metadataPrefix"]
-                self._check_prefix(prefix)
-                set_spec = request.args.get("set")
-                if set_spec is not None and not self.repository.groups(conn):
-                    raise OAIError("noSetHierarchy", "no record in this repository belongs to a group")
-                lower, upper = parse_window(request.args.get("from"), request.args.get("until"))
-                selection = Selection(set_spec, lower, upper)
-                snap = self.repository.snapshot(conn)
-                complete = self.repository.count(conn, snap, selection)
-                if complete == 0:
-                    raise OAIError("noRecordsMatch", "no record matches the request's set and time window")
-                state = ListState(request.verb, prefix, set_spec, request.args.get("from"),
-                                  request.args.get("until"), snap.max_bag_id, snap.max_deleted_at,
-                                  None, 0, complete, expires)
-            size = self.config.page_size
-            items = self.repository.page(conn, snap, selection, state.position, size + 1)
-        if not items:
-            raise OAIError("badResumptionToken", "the list this token continues is no longer available "
-                           "(the store changed beyond adding bags); harvest again without the token")
-        more = len(items) > size
-        items = items[:size]
-        if with_metadata:
-            parts = [self._record(item, state.prefix) for item in items]
-        else:
-            parts = [self._header(item) for item in items]
-        if more:
-            following = state.advanced(items[-1].position, len(items), expires)
-            expiry = datetime.fromtimestamp(expires, timezone.utc)
-            new_token = encode_token(following, self.config.token_secret)
-            parts.append(
-                f'<resumptionToken expirationDate="{utc_seconds(expiry)}" completeListSize="{state.complete}"'
-                f' cursor="{state.cursor}">{new_token}</resumptionToken>'
-            )
-        elif token is not None:
-            parts.append(f'<resumptionToken completeListSize="{state.complete}" cursor="{state.cursor}"/>')
-        return [f"<{request.verb}>", *parts, f"</{request.verb}>"]
+    def token_key(self) -> bytes:
+        """The key resumption tokens are signed with now (for tools and tests that make tokens)."""
+        return self.lists.token_key()
 
 
 class _HttpError(Exception):

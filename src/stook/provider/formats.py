@@ -9,7 +9,10 @@
   attribute is the digest of the record.json bytes in the bag, so a harvester can
   prove it rebuilt the file exactly (``canonical_json(json.loads(text))``).
 
-Bag versions never change once stored, so rendered fragments are cached by bag path.
+A received bag without a record of its own (made by another tool) is served from
+the minimal record the ledger keeps for it (:mod:`stook.transfer.foreign`), in both
+formats. Bag versions never change once stored, so rendered fragments are cached by
+bag path.
 """
 
 from __future__ import annotations
@@ -31,10 +34,14 @@ from lxml import etree
 
 from stook.crosswalk import NATIVE_NS, record_from_native, record_to_oai_dc
 from stook.errors import StoreError
+from stook.record import canonical_json
 from stook.schema import schema_id
+from stook.store import RECORD_FILE
+from stook.transfer.foreign import lacks_own_record, minimal_record
 
 __all__ = [
     "FORMATS",
+    "BagUnreadable",
     "NATIVE_NS",
     "NATIVE_PREFIX",
     "NATIVE_SCHEMA_URL",
@@ -141,8 +148,19 @@ def harvested_oai_dc(record_xml: bytes) -> str | None:
     return str(etree.tostring(element, encoding="unicode", with_tail=False))
 
 
+class BagUnreadable(StoreError):
+    """A stored bag whose metadata cannot be served (missing, unreadable, not a record)."""
+
+
 class MetadataRenderer:
-    """Renders (and caches) the metadata fragment of a bag version in a format."""
+    """Renders (and caches) the metadata fragment of a bag version in a format.
+
+    The record comes from the ledger when one is kept there for the bag (a received
+    bag without a record of its own), else from the bag's ``data/record.json``; a
+    foreign bag received before records were kept gets one built from its bag-info
+    (:mod:`stook.transfer.foreign`). Failures are not cached: a bag being restored
+    is served again as soon as it can be read.
+    """
 
     def __init__(self, root: Path, cache_size: int = 4096) -> None:
         self.root = root
@@ -151,58 +169,70 @@ class MetadataRenderer:
         self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def render(self, bag_path: str, prefix: str) -> str:
+    def render(self, bag_path: str, prefix: str, *, identifier: str, kept: bytes | None = None) -> str:
+        """The ``<metadata>`` content of the bag at ``bag_path``; :class:`BagUnreadable` if it has none."""
         key = (bag_path, prefix)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        fragment = self._render(bag_path, prefix)
+        fragment = self._render(bag_path, prefix, identifier, kept)
         with self._lock:
             self._cache[key] = fragment
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return fragment
 
-    def _read(self, bag_path: str, name: str, *, required: bool) -> bytes | None:
+    def _read(self, bag_path: str, name: str) -> bytes | None:
         path = os.path.join(self._root, bag_path, "data", name)
         try:
             with open(path, "rb") as handle:
                 return handle.read()
-        except FileNotFoundError as exc:
-            if not required:
-                return None
-            raise StoreError(
-                f"{path}: missing from a stored bag; check it with `stook verify {self.root / bag_path}`",
-                path=path,
-            ) from exc
+        except FileNotFoundError:
+            return None
         except OSError as exc:
-            raise StoreError(f"{path}: cannot read: {exc.strerror}", path=path) from exc
+            raise BagUnreadable(f"{path}: cannot read: {exc.strerror or exc}", path=path) from exc
 
-    def _render(self, bag_path: str, prefix: str) -> str:
-        raw = self._read(bag_path, "record.json", required=True)
-        assert raw is not None
-        if prefix == NATIVE_PREFIX:
-            try:
-                return native_fragment(raw)
-            except UnicodeDecodeError as exc:
-                raise StoreError(f"{self.root / bag_path}/data/record.json: not UTF-8",
-                                 path=self.root / bag_path) from exc
+    def _record_bytes(self, bag_path: str, identifier: str) -> bytes:
+        raw = self._read(bag_path, RECORD_FILE)
+        if raw is not None:
+            return raw
+        bag_dir = self.root / bag_path
+        if not bag_dir.is_dir():
+            raise BagUnreadable(f"{bag_dir}: the bag directory is missing; check the store with "
+                                "`stook audit`", path=bag_dir)
+        if not lacks_own_record(bag_dir):
+            raise BagUnreadable(f"{bag_dir / 'data' / RECORD_FILE}: missing from a stored bag; "
+                                f"check it with `stook verify {bag_dir}`", path=bag_dir)
+        record, _left_out = minimal_record(bag_dir, identifier)  # a foreign bag received earlier
+        return canonical_json(record)
+
+    def _unreadable(self, bag_path: str, kept: bytes | None, what: str) -> BagUnreadable:
+        where = f"{self._root}/{bag_path}/data/{RECORD_FILE}" if kept is None else (
+            f"the ledger's record of {bag_path}")
+        return BagUnreadable(f"{where}: {what}", path=os.path.join(self._root, bag_path))
+
+    def _render(self, bag_path: str, prefix: str, identifier: str, kept: bytes | None) -> str:
+        raw = kept if kept is not None else self._record_bytes(bag_path, identifier)
         try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            raise StoreError(
-                f"{self.root / bag_path}/data/record.json: not valid JSON ({exc}); "
-                f"check the bag with `stook verify`",
-                path=self.root / bag_path,
-            ) from exc
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise self._unreadable(bag_path, kept, f"not a JSON record ({exc}); check the bag with "
+                                   "`stook verify`") from exc
+        if not (isinstance(record, dict) and isinstance(record.get("identifier"), str)
+                and isinstance(record.get("title"), str)):
+            raise self._unreadable(bag_path, kept, "not a stook record (no identifier or title)")
+        if prefix == NATIVE_PREFIX:
+            return native_fragment(raw)
         record_xml = None
-        source = record.get("record_source") or {}
-        if source.get("method") == "harvest" or any(
-            c.get("path") == SOURCE_RECORD for c in record.get("content") or []
+        source = record.get("record_source")
+        content = record.get("content")
+        if (isinstance(source, dict) and source.get("method") == "harvest") or (
+            isinstance(content, list) and any(isinstance(c, dict) and c.get("path") == SOURCE_RECORD
+                                              for c in content)
         ):
-            record_xml = self._read(bag_path, SOURCE_RECORD, required=False)
+            record_xml = self._read(bag_path, SOURCE_RECORD)
         if record_xml is not None:
             try:
                 harvested = harvested_oai_dc(record_xml)

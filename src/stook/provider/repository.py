@@ -25,11 +25,11 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 from stook.errors import StoreError, UsageError
-from stook.ledger import LEDGER_FILE
+from stook.ledger import LEDGER_FILE, foreign_records_of
 from stook.names import identifier_key
 from stook.provider.names import set_spec_for_group
 
-__all__ = ["Item", "Repository", "Selection", "Snapshot", "seconds"]
+__all__ = ["Item", "Position", "Repository", "Selection", "Snapshot", "seconds"]
 
 Position = tuple[str, int, str]
 
@@ -108,6 +108,7 @@ class Repository:
             raise StoreError(f"{self.ledger_path}: the ledger has no bag index; is it a stook ledger?",
                              path=self.ledger_path)
         self.has_tombstones = "tombstones" in tables
+        self._identity = ""
 
     # -- connections ------------------------------------------------------------
 
@@ -152,6 +153,19 @@ class Repository:
         if self.has_tombstones:
             max_deleted = conn.execute("SELECT COALESCE(MAX(deleted_at), '') FROM tombstones").fetchone()[0]
         return Snapshot(int(row[0]), str(max_deleted))
+
+    def identity(self, conn: sqlite3.Connection) -> str:
+        """What tells this store from others: the UUID of its first event ("" while it has none).
+        A copy of the store shares it, so its tokens stay good on the copy."""
+        if self._identity:
+            return self._identity
+        row = conn.execute("SELECT uuid FROM events ORDER BY seq LIMIT 1").fetchone()
+        self._identity = str(row[0]) if row else ""
+        return self._identity
+
+    def kept_records(self, conn: sqlite3.Connection, paths: list[str]) -> dict[str, bytes]:
+        """The records the ledger keeps for received bags without one of their own, by bag path."""
+        return foreign_records_of(conn, paths) if paths else {}
 
     def earliest(self, conn: sqlite3.Connection) -> str | None:
         """The earliest time anything in the store changed (None for an empty store)."""

@@ -1,4 +1,4 @@
-"""Stateless resumption tokens.
+"""Stateless resumption tokens, signed with the store's secret.
 
 A token carries everything needed to serve the next page: the original request
 (verb, metadataPrefix, set, from, until), the snapshot the list was cut from (the
@@ -8,9 +8,13 @@ is kept on the server, so tokens survive restarts and any number of harvests can
 at once. Pages continue *after a position*, not at an offset, and only bags inside
 the snapshot are listed, so bags added mid-harvest neither shift nor repeat items.
 
-The text is base64url JSON plus a keyed BLAKE2b tag: garbage or edited tokens are
-refused (badResumptionToken). The tag guards integrity, not secrecy: a token only
-selects what any request could select.
+The text is base64url JSON plus an HMAC-SHA256 tag under a key derived from the
+store's secret (:mod:`stook.secret`) and the store's identity, so the request a
+token continues (prefix, set, from, until) cannot be changed, and a token of another
+store, of a rotated secret, edited, truncated or made up is refused
+(:class:`TokenError`, answered as badResumptionToken). The tag guards integrity, not
+secrecy: a token only selects what any request could select. Decoding checks every
+field's type and range, since a token is input from anyone.
 """
 
 from __future__ import annotations
@@ -20,18 +24,25 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["ListState", "TokenError", "decode_token", "encode_token"]
+__all__ = ["MAX_TOKEN_LENGTH", "ListState", "TokenError", "decode_token", "encode_token", "seal", "token_key"]
 
-TOKEN_VERSION = 1
+TOKEN_VERSION = 2
+MAX_TOKEN_LENGTH = 65536  # far above any token issued (set specs and identifiers are bounded below)
 _VERBS = ("ListIdentifiers", "ListRecords")
-_DEFAULT_KEY = b"stook OAI-PMH resumption token v1"
+_KEY_CONTEXT = b"stook OAI-PMH resumption token v2\x00"
+_TAG_BYTES = 16
+_MAX_INT = 2**62  # well inside SQLite's signed 64-bit integers
+_TOKEN_RE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{22})")
+_STAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+_BAG_TIE_RE = re.compile(r"\d{12,19}")
 
 
 class TokenError(ValueError):
-    """A resumption token that is malformed, altered, expired or for another verb."""
+    """A resumption token that is malformed, altered, expired, foreign or for another request."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +65,24 @@ class ListState:
         return replace(self, position=position, cursor=self.cursor + served, expires=expires)
 
 
-def _key(secret: bytes | None) -> bytes:
-    return hashlib.blake2b(secret or b"", key=_DEFAULT_KEY, digest_size=32).digest()
+def token_key(secret: bytes, store_identity: str = "") -> bytes:
+    """The signing key for one store: its secret bound to its identity (so two stores sharing a
+    secret through the environment still refuse each other's tokens)."""
+    return hmac.new(secret, _KEY_CONTEXT + store_identity.encode("utf-8"), hashlib.sha256).digest()
 
 
-def _tag(body: bytes, secret: bytes | None) -> str:
-    digest = hmac.new(_key(secret), body, hashlib.sha256).digest()[:12]
+def _tag(body: bytes, key: bytes) -> str:
+    digest = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def encode_token(state: ListState, secret: bytes | None = None) -> str:
+def seal(payload: bytes, key: bytes) -> str:
+    """``payload`` as token text: base64url, a dot, and its tag under ``key``."""
+    body = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    return f"{body.decode('ascii')}.{_tag(body, key)}"
+
+
+def encode_token(state: ListState, key: bytes) -> str:
     data = [
         TOKEN_VERSION,
         _VERBS.index(state.verb),
@@ -78,72 +97,86 @@ def encode_token(state: ListState, secret: bytes | None = None) -> str:
         state.complete,
         state.expires,
     ]
-    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    body = base64.urlsafe_b64encode(raw).rstrip(b"=")
-    return f"{body.decode('ascii')}.{_tag(body, secret)}"
+    return seal(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), key)
 
 
-def _opt_str(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+def _wrong(what: str) -> TokenError:
+    return TokenError(f"resumption token with a damaged {what}")
+
+
+def _str(value: Any, what: str, *, optional: bool = False, limit: int = 16384) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, str) and len(value) <= limit:
         return value
-    raise TokenError("field of the wrong type")
+    raise _wrong(what)
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _MAX_INT:
         return value
-    raise TokenError("field of the wrong type")
+    raise _wrong(what)
 
 
-def decode_token(token: str, *, verb: str, now: int, secret: bytes | None = None) -> ListState:
-    """The state in ``token``; :class:`TokenError` if it is not one of ours or expired."""
-    body_text, sep, tag = token.rpartition(".")
-    if not sep or not body_text:
+def _position(value: Any) -> tuple[str, int, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 3:
+        raise _wrong("position")
+    stamp, kind, tie = value
+    if not isinstance(stamp, str) or not _STAMP_RE.fullmatch(stamp):
+        raise _wrong("position")
+    if kind not in (0, 1) or isinstance(kind, bool) or not isinstance(tie, str):
+        raise _wrong("position")
+    if kind == 0 and not _BAG_TIE_RE.fullmatch(tie):
+        raise _wrong("position")
+    if kind == 1 and not 0 < len(tie) <= 16384:
+        raise _wrong("position")
+    return (stamp, int(kind), tie)
+
+
+def _payload(token: str, key: bytes) -> Any:
+    """The JSON inside a token whose tag is right for ``key``."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenError("not a resumption token issued by this repository (far too long)")
+    match = _TOKEN_RE.fullmatch(token)
+    if match is None:
         raise TokenError("not a resumption token issued by this repository")
+    body = match.group(1).encode("ascii")
+    if not hmac.compare_digest(match.group(2).encode("ascii"), _tag(body, key).encode("ascii")):
+        raise TokenError(
+            "not a resumption token issued by this repository (altered, from another repository, "
+            "or signed with a secret that has since been replaced); start the list again without it"
+        )
     try:
-        body = body_text.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise TokenError("not a resumption token issued by this repository") from exc
-    if not hmac.compare_digest(tag, _tag(body, secret)):
-        raise TokenError("not a resumption token issued by this repository (damaged or altered)")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError) as exc:
+        return json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise TokenError("unreadable resumption token") from exc
-    if not isinstance(data, list) or len(data) != 12 or data[0] != TOKEN_VERSION:
+
+
+def decode_token(token: str, *, verb: str, now: int, key: bytes) -> ListState:
+    """The state in ``token``; :class:`TokenError` if it is not one of ours, damaged or expired."""
+    data = _payload(token, key)
+    if not isinstance(data, list) or len(data) != 12 or type(data[0]) is not int or data[0] != TOKEN_VERSION:
         raise TokenError("resumption token from another version of this repository")
-    verb_index = _int(data[1])
+    verb_index = _int(data[1], "verb")
     if verb_index >= len(_VERBS) or _VERBS[verb_index] != verb:
         raise TokenError(f"this resumption token continues a different request, not {verb}")
-    position = data[8]
-    if position is not None:
-        if (
-            not isinstance(position, list)
-            or len(position) != 3
-            or not isinstance(position[0], str)
-            or position[1] not in (0, 1)
-            or not isinstance(position[2], str)
-        ):
-            raise TokenError("resumption token with a damaged position")
-        position = (position[0], int(position[1]), position[2])
-    prefix = data[2]
-    if not isinstance(prefix, str):
-        raise TokenError("field of the wrong type")
-    max_deleted = data[7]
-    if not isinstance(max_deleted, str):
-        raise TokenError("field of the wrong type")
+    max_deleted = _str(data[7], "snapshot")
+    if max_deleted and not _STAMP_RE.fullmatch(max_deleted):
+        raise _wrong("snapshot")
     state = ListState(
         verb=verb,
-        prefix=prefix,
-        set_spec=_opt_str(data[3]),
-        from_arg=_opt_str(data[4]),
-        until_arg=_opt_str(data[5]),
-        max_bag_id=_int(data[6]),
+        prefix=_str(data[2], "metadataPrefix", limit=256),
+        set_spec=_str(data[3], "set", optional=True),
+        from_arg=_str(data[4], "from", optional=True, limit=64),
+        until_arg=_str(data[5], "until", optional=True, limit=64),
+        max_bag_id=_int(data[6], "snapshot"),
         max_deleted_at=max_deleted,
-        position=position,
-        cursor=_int(data[9]),
-        complete=_int(data[10]),
-        expires=_int(data[11]),
+        position=_position(data[8]),
+        cursor=_int(data[9], "cursor"),
+        complete=_int(data[10], "completeListSize"),
+        expires=_int(data[11], "expiry"),
     )
     if state.expires < now:
         raise TokenError("the resumption token has expired; start the list again without it")

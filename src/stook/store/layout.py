@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from stook.ledger import LEDGER_FILE
+from stook.secret import SECRET_FILE
 
 TMP_DIR = ".tmp"
 QUARANTINE_DIR = "quarantine"
 MARK_FILE = ".stook-store.json"
-SECRET_FILE = ".stook-token-secret"
 # Entries of a directory that hold no bags and no history: it may become a new store.
 NOT_BAGS = {".gitkeep", ".DS_Store", ".lock", TMP_DIR, MARK_FILE, SECRET_FILE}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stook.errors import LedgerOutOfStep, StoreError
 from stook.ledger import LEDGER_FILE, Ledger
+from stook.secret import create_secret
 from stook.store.layout import NOT_BAGS, first_bag_dir, read_mark
 
 
@@ -83,6 +84,7 @@ def _may_create(root: Path, create: bool) -> None:
             )
     try:
         root.mkdir(parents=True, exist_ok=True)
+        create_secret(root)  # the store's own secret for signing OAI-PMH resumption tokens
     except OSError as exc:
         raise StoreError(f"{root}: cannot create the store: {exc.strerror}", path=root) from exc
 

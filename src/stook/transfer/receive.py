@@ -42,6 +42,7 @@ from stook.transfer.baginfo import (
     read_manifest,
 )
 from stook.transfer.extract import Extraction, Limits, SourceFormat, detect_format, extract
+from stook.transfer.foreign import keep_minimal_record
 from stook.verify import Finding, VerifyResult, verify_bag
 
 ReceiveStatus = Literal["new", "changed", "unchanged", "rejected"]
@@ -388,6 +389,8 @@ def _adopt(
         as_new_version=options.as_new_version,
     )
     added = store.adopt(work, incoming)
+    if record is None:  # no stook record of its own: keep one built from its bag-info in the ledger
+        result.warnings.extend(keep_minimal_record(store, added.bag))
     result.status = added.status
     result.path = added.path
     result.identifier = added.bag.identifier
