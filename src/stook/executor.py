@@ -13,15 +13,14 @@ pending, and memory stays flat for stores of millions of bags.
 
 from __future__ import annotations
 
-import gc
 import os
-import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from stook.errors import UsageError
+from stook.workers import ProcessPool
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,6 +50,10 @@ class Executor(ABC):
 
     def close(self) -> None:  # noqa: B027 - nothing to release by default
         """Release workers or connections; pending jobs are cancelled."""
+
+    def terminate(self) -> None:
+        """Stop at once, abandoning running jobs (by default, as :meth:`close`)."""
+        self.close()
 
     def start(self) -> None:  # noqa: B027 - nothing to start by default
         """Get workers going now, so their start overlaps the caller's own preparations."""
@@ -95,23 +98,12 @@ class InlineExecutor(Executor):
         return "inline (1 worker)"
 
 
-def _nothing() -> None:
-    return None
-
-
-def _worker_setup() -> None:
-    """Workers leave Ctrl-C to the parent, which records what finished and stops them;
-    the heap they inherit by fork is frozen, so the collector never walks it again."""
-    gc.freeze()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class ProcessExecutor(Executor):
     """A local process pool of ``workers`` processes."""
 
     def __init__(self, workers: int) -> None:
         self.slots = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup)
+        self._pool = ProcessPool(workers)
 
     def map_unordered(
         self, fn: Callable[[T], R], items: Iterable[T], *, window: int | None = None
@@ -141,15 +133,18 @@ class ProcessExecutor(Executor):
                 future.cancel()
 
     def start(self) -> None:
-        # The pool forks every worker at its first submission.
-        self._pool.submit(_nothing)
+        self._pool.start()
 
     def aside(self, fn: Callable[..., R], *args: Any) -> Callable[[], R]:
         # an idle local worker: no contention with this process for the GIL
         return self._pool.submit(fn, *args).result
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown()
+
+    def terminate(self) -> None:
+        """Stop the workers now (after Ctrl-C: what they are doing would be dropped)."""
+        self._pool.terminate()
 
     def describe(self) -> str:
         return f"local process pool ({self.slots} workers)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -266,7 +265,7 @@ def run_audit(
         writer.flush()
         if own_executor:
             if result.interrupted:
-                _stop_now(runner)
+                runner.terminate()  # don't wait for workers hashing big bags
             runner.close()
     result.elapsed = time.monotonic() - started
     result.finished = stamp(datetime.now(timezone.utc))
@@ -278,15 +277,6 @@ def audit_store(path: str | os.PathLike[str], options: AuditOptions,
     """Open the store at ``path`` (StoreError if it is not one) and audit it."""
     with Store.open(path) as store:
         return run_audit(store, options, on_result=on_result)
-
-
-def _stop_now(runner: Executor) -> None:
-    """After Ctrl-C, don't wait for workers hashing big bags: their results would be dropped."""
-    pool = getattr(runner, "_pool", None)
-    processes = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
-        with contextlib.suppress(Exception):  # already gone
-            process.terminate()
 
 
 def _format_age(age: timedelta | None) -> str | None:
