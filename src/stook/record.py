@@ -144,6 +144,13 @@ def with_changes(record: dict[str, Any], **fields: Any) -> dict[str, Any]:
 # --- template -----------------------------------------------------------------------
 
 _PLACEHOLDERS = {"identifier": "local:CHANGE-ME", "title": "Title of the document"}
+# Fields shown without a value: any value there is a promise about a file, which
+# stook bag checks, so the template must not suggest one (an empty value is invalid).
+_DECLARED = {
+    "size": "the file's size in bytes, if you know it; stook bag refuses the file if it differs",
+    "sha512": "the file's SHA-512 (128 hex digits), if you have it; checked like size",
+    "sha256": "the file's SHA-256 (64 hex digits), if you have it; checked like size",
+}
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +186,7 @@ def _scalar(schema: dict[str, Any]) -> str:
     if schema.get("type") == "boolean":
         return "false"
     if schema.get("type") == "integer":
-        return "0"
+        return "   # a whole number"
     return '""'
 
 
@@ -194,6 +201,8 @@ def _object_lines(schema: dict[str, Any], root: dict[str, Any], indent: int) -> 
             lines.extend(_example(sub, root, indent + 2))
         elif kind == "object":
             lines.append(f"{pad}{name}: {{}}")
+        elif name in _DECLARED:
+            lines.append(f"{pad}{name}:   # {_DECLARED[name]}")
         else:
             lines.append(f"{pad}{name}: {_scalar(sub)}")
     return lines
