@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +32,24 @@ class Measured:
     bad_utf8: tuple[int, int] | None = None  # (offset, byte value)
 
 
+_HEX = {"sha512": re.compile(r"^[0-9a-f]{128}$"), "sha256": re.compile(r"^[0-9a-f]{64}$")}
+
+
 def declared_algorithms(entry: dict[str, Any]) -> list[str]:
-    """The digest algorithms a content entry declares a value for."""
-    return [alg for alg in DECLARED_DIGESTS if isinstance(entry.get(alg), str)]
+    """The digest algorithms a content entry declares a well-formed value for (the schema
+    check names malformed ones)."""
+    return [
+        alg for alg in DECLARED_DIGESTS if isinstance(entry.get(alg), str) and _HEX[alg].match(entry[alg])
+    ]
+
+
+def _declared_size(entry: dict[str, Any]) -> int | None:
+    size = entry.get("size")
+    return size if type(size) is int and size >= 0 else None
 
 
 def declares_anything(entry: dict[str, Any]) -> bool:
-    return bool(declared_algorithms(entry)) or type(entry.get("size")) is int
+    return bool(declared_algorithms(entry)) or _declared_size(entry) is not None
 
 
 def measure_bytes(data: bytes, algorithms: Sequence[str], *, utf8: bool = False) -> Measured:
@@ -106,8 +118,8 @@ def declared_problems(
 ) -> list[Problem]:
     """Each declared size or digest of ``entry`` that the measured file contradicts."""
     problems: list[Problem] = []
-    size = entry.get("size")
-    if type(size) is int and size != measured.size:
+    size = _declared_size(entry)
+    if size is not None and size != measured.size:
         problems.append(
             Problem(
                 f"{location}.size",
@@ -117,7 +129,7 @@ def declared_problems(
             )
         )
     for alg in declared_algorithms(entry):
-        declared = entry[alg].lower()
+        declared = entry[alg]
         found = measured.digests.get(alg)
         if found is not None and found != declared:
             problems.append(
