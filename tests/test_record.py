@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +250,16 @@ def test_record_file_size_is_bounded_before_it_is_read_whole(tmp_path: Path) -> 
     with pytest.raises(RecordError, match="larger than 10 bytes"):
         read_record_file(small, max_bytes=10)
     assert read_record_file(small, max_bytes=100)["title"] == "abcdef"
+
+
+def test_record_file_that_never_ends_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(RecordError, match="not a regular file"):
+        read_record_file(fifo)  # opening it would wait for a writer forever
+    (tmp_path / "dir.yaml").mkdir()
+    with pytest.raises(RecordError, match="is a directory"):
+        read_record_file(tmp_path / "dir.yaml")
 
 
 def test_record_file_that_is_not_utf8_names_offset_and_line(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -53,6 +54,8 @@ def read_record_file(path: Path, *, max_bytes: int = MAX_RECORD_BYTES) -> dict[s
             path=path,
         )
     try:
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():  # a FIFO or device never ends
+            raise RecordError(f"{path}: not a regular file; give the record as a file", path=path)
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
