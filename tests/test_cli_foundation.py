@@ -125,6 +125,7 @@ def test_invalid_record_exits_1_and_writes_nothing(
     result = runner.invoke(main, ["bag", str(record), "--store", str(store_path)])
     assert result.exit_code == 1
     assert "record is invalid (1 error)" in result.stderr
+    assert "  $.dates[0].value: '1961-13-01' is not an EDTF date" in result.stderr
     assert _store_is_empty(store_path)
 
 

@@ -78,6 +78,24 @@ class RecordError(StookError):
     """A record file cannot be read or parsed."""
 
 
+class RecordParseError(RecordError):
+    """A record file breaks the JSON-subset rules or its syntax; ``line`` and ``location`` say where."""
+
+    def __init__(self, message: str, *, line: int | None = None, location: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.line = line
+        self.location = location
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.line is not None:
+            data["line"] = self.line
+        if self.location is not None:
+            data["location"] = self.location
+        return data
+
+
 class RecordInvalid(StookError):
     """A record does not satisfy the record schema; ``problems`` lists every error."""
 
@@ -100,6 +118,42 @@ class RecordInvalid(StookError):
 
 class ContentError(StookError):
     """A text or attachment to be bagged is missing, unreadable or not UTF-8."""
+
+
+class ContentMismatch(ContentError):
+    """Files differ from the sizes or digests their record declares; ``problems`` lists each."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, problems: list[Problem] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.problems: list[Problem] = list(problems or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["problems"] = [p.to_dict() for p in self.problems]
+        return data
+
+
+class FilesDropped(StookError):
+    """A new version would leave out payload files the previous version had.
+
+    ``missing`` holds their paths under the bag (``data/...``); ``previous`` the
+    previous version's bag path in the store.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, missing: list[str], previous: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.missing = list(missing)
+        self.previous = previous
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["missing"] = self.missing
+        data["previous"] = self.previous
+        return data
 
 
 class StoreError(StookError):

@@ -1,9 +1,8 @@
-"""Records: reading hand-written YAML or JSON files, canonical JSON, and the template.
+"""Records: loading and validating record files, canonical JSON, and the template.
 
-A record is a plain ``dict`` that satisfies ``schemas/record.schema.json``. YAML is
-read with a loader that keeps dates and words such as ``no`` as the strings the
-archivist typed (PyYAML would otherwise turn ``1961-04-26`` into a date object and
-``no`` into ``False``).
+A record is a plain ``dict`` that satisfies ``schemas/record.schema.json``. Record
+files are read by :mod:`stook.recordfile`: JSON, or YAML as the JSON subset, so
+dates and words such as ``no`` stay the strings the archivist typed.
 """
 
 from __future__ import annotations
@@ -14,81 +13,21 @@ from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from stook.errors import Problem, RecordError, RecordInvalid
+from stook.errors import Problem, RecordInvalid
+from stook.recordfile import RECORD_SUFFIXES, parse_record_text, read_record_file
 from stook.schema import record_schema, validate_record
 
-RECORD_SUFFIXES = {".yaml", ".yml", ".json"}
-
-
-class _LiteralLoader(yaml.SafeLoader):
-    """SafeLoader without timestamp resolution and with YAML 1.2 booleans only."""
-
-
-_LiteralLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _first in "tTfF":
-    _LiteralLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
-        (
-            "tag:yaml.org,2002:bool",
-            __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        )
-    )
-
-
-def parse_record_text(text: str, *, source: str, suffix: str) -> dict[str, Any]:
-    """Parse YAML or JSON text into a record dict; ``source`` names it in errors."""
-    try:
-        # _LiteralLoader is a SafeLoader subclass: no arbitrary objects are built.
-        data = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_LiteralLoader)
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            path=source,
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecordError(f"{source}: not valid YAML{where}: {problem}", path=source) from exc
-    if not isinstance(data, dict):
-        raise RecordError(
-            f"{source}: a record must be a mapping of fields (identifier, title, ...), "
-            f"found {type(data).__name__}",
-            path=source,
-        )
-    return data
-
-
-def read_record_file(path: Path) -> dict[str, Any]:
-    """Read a record file without validating it."""
-    suffix = path.suffix.lower()
-    if suffix not in RECORD_SUFFIXES:
-        raise RecordError(
-            f"{path}: unknown record file type {suffix or '(none)'!r}; use .yaml, .yml or .json",
-            path=path,
-        )
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise RecordError(f"{path}: record file not found", path=path) from exc
-    except OSError as exc:
-        raise RecordError(f"{path}: cannot read record file: {exc.strerror}", path=path) from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RecordError(
-            f"{path}: record file is not UTF-8 (bad byte at offset {exc.start}); save it as UTF-8",
-            path=path,
-        ) from exc
-    return parse_record_text(text, source=str(path), suffix=suffix)
+__all__ = [
+    "RECORD_SUFFIXES",
+    "canonical_json",
+    "ensure_valid",
+    "load_record",
+    "parse_record_text",
+    "read_record_file",
+    "record_invalid",
+    "record_template",
+    "with_changes",
+]
 
 
 def load_record(path: Path) -> dict[str, Any]:
@@ -205,6 +144,13 @@ def with_changes(record: dict[str, Any], **fields: Any) -> dict[str, Any]:
 # --- template -----------------------------------------------------------------------
 
 _PLACEHOLDERS = {"identifier": "local:CHANGE-ME", "title": "Title of the document"}
+# Fields shown without a value: any value there is a promise about a file, which
+# stook bag checks, so the template must not suggest one (an empty value is invalid).
+_DECLARED = {
+    "size": "the file's size in bytes, if you know it; stook bag refuses the file if it differs",
+    "sha512": "the file's SHA-512 (128 hex digits), if you have it; checked like size",
+    "sha256": "the file's SHA-256 (64 hex digits), if you have it; checked like size",
+}
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +186,7 @@ def _scalar(schema: dict[str, Any]) -> str:
     if schema.get("type") == "boolean":
         return "false"
     if schema.get("type") == "integer":
-        return "0"
+        return "   # a whole number"
     return '""'
 
 
@@ -255,6 +201,8 @@ def _object_lines(schema: dict[str, Any], root: dict[str, Any], indent: int) -> 
             lines.extend(_example(sub, root, indent + 2))
         elif kind == "object":
             lines.append(f"{pad}{name}: {{}}")
+        elif name in _DECLARED:
+            lines.append(f"{pad}{name}:   # {_DECLARED[name]}")
         else:
             lines.append(f"{pad}{name}: {_scalar(sub)}")
     return lines

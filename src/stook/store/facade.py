@@ -178,6 +178,12 @@ class Store:
         with self.writing():
             yield from self._pipeline.add_batches(batches, pool, workers)
 
+    def check_supplier(self, request: BagRequest) -> None:
+        """Raise :class:`stook.errors.ProvenanceConflict` now if ``request`` is for a record
+        another source supplied (and does not ask for a new version anyway)."""
+        identifier = request.record["identifier"]
+        check_owner(request, self.owner(identifier), self.latest(identifier))
+
     def take_over(self, identifiers: Sequence[str], source: Source, *, reason: str) -> list[Event]:
         """Make ``source`` the supplier of records another source supplied, on the user's
         request, with a PREMIS modification event per record; returns the events."""
