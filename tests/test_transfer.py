@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from support.transfer_helpers import example_store, simple_request, snapshot
 
+from stook.bagspec import read_manifest
 from stook.cli import main
 from stook.ledger import Event
 from stook.store import Store
 from stook.transfer import ExportOptions, export_bags, receive_bags
-from stook.transfer.baginfo import read_manifest
 
 FORMAT_SUFFIX = {"dir": "", "tar": ".tar", "tar.gz": ".tar.gz", "zip": ".zip"}
 

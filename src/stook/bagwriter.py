@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from stook import AGENT, PROJECT_URL
+from stook.bagspec import DECLARATION
 from stook.durable import no_space
 from stook.errors import BagError, ContentError, UsageError
 
@@ -287,7 +288,7 @@ def write_bag(
             ("BagIt-Profile-Identifier", PROFILE_IDENTIFIER),
         ]
         tag_files: dict[str, bytes] = {
-            "bagit.txt": b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+            "bagit.txt": DECLARATION,
             "bag-info.txt": _bag_info_text(bag_info),
         }
         for alg in algorithms:

@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from stook.bagspec import first_value, read_bag_info
 from stook.bagwriter import PROFILE_IDENTIFIER
 from stook.errors import Problem, UsageError
 
@@ -322,12 +323,4 @@ def _location(message: str) -> str:
 
 def declared_profile(bag_dir: str | os.PathLike[str]) -> str | None:
     """The BagIt-Profile-Identifier a bag declares in bag-info.txt, if any."""
-    try:
-        text = (Path(bag_dir) / "bag-info.txt").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        label, colon, value = line.partition(":")
-        if colon and label.strip().lower() == "bagit-profile-identifier":
-            return value.strip()
-    return None
+    return first_value(read_bag_info(Path(bag_dir)), PROFILE_TAG)

@@ -188,6 +188,8 @@ def _warnings(findings: Iterable[Finding]) -> list[FileProblem]:
 
 
 def _found_oxum(result: VerifyResult) -> str:
+    if result.payload_oxum is not None:
+        return result.payload_oxum
     sizes = [o.size for o in result.files
              if o.path.startswith("data/") and o.size is not None and o.status not in ("missing",)]
     return f"{sum(s for s in sizes if s is not None)}.{len(sizes)}"

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stook.verify.fs import HASHLIB_NAMES
+from stook.bagspec import HASHLIB_NAMES
 
 CHUNK = 1 << 20
 TAG_FILE_LIMIT = 256 * 1024 * 1024  # a tag file (a manifest of a huge bag) read whole at most this big

@@ -36,8 +36,8 @@ def find_reference(ledger: Ledger, bag: BagVersion, stored: Path, partner: Path 
 
 def _by_fingerprint(root: Path, bag: BagVersion, label: str) -> Reference | None:
     """The payload manifest of ``root`` when, with its record, it gives the recorded fingerprint."""
+    from stook.bagspec import payload_algorithms, read_manifest
     from stook.store import bag_fingerprint
-    from stook.transfer.baginfo import payload_algorithms, read_manifest
 
     try:
         record = _record(root)

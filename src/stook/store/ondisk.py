@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from stook.bagbuild import RECORD_FILE, record_groups
+from stook.bagspec import first_value, info_values, payload_algorithms, read_bag_info, read_manifest
 from stook.store.model import fingerprint
 
 
@@ -40,8 +41,6 @@ def bag_fingerprint(bag_dir: Path, record: dict[str, Any] | None) -> str:
     for a bag it writes, so a bag that went A -> B -> A is recognised as the same
     version. Otherwise: sha256 over the strongest payload manifest, sorted.
     """
-    from stook.transfer.baginfo import payload_algorithms, read_manifest  # noqa: PLC0415 (cycle)
-
     algorithms = payload_algorithms(bag_dir)
     if not algorithms:
         return ""  # not a bag: matches nothing
@@ -71,8 +70,6 @@ class BagFacts:
 def bag_facts(bag_dir: Path) -> BagFacts:
     """The identifier, title, groups, fingerprint and sizes of a bag, as receive and the
     ledger rebuild read them: from its stook record when it has one, else its bag-info."""
-    from stook.transfer.baginfo import first_value, info_values, read_bag_info  # noqa: PLC0415 (cycle)
-
     info = read_bag_info(bag_dir)
     record = read_record(bag_dir)
     identifier = record["identifier"] if record else first_value(info, "External-Identifier")

@@ -33,11 +33,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from stook.bagspec import bagging_timestamp, read_bag_info, read_manifest
 from stook.errors import Problem, TransferError, UsageError
 from stook.ledger import BagVersion, Event
 from stook.names import bag_label, parse_version_dir
 from stook.store import Store
-from stook.transfer.baginfo import bagging_timestamp, read_bag_info, read_manifest
 from stook.transfer.extract import format_from_name
 from stook.verify import verify_bag
 

@@ -40,12 +40,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from stook.bagspec import info_values, payload_algorithms, read_bag_info, read_manifest
 from stook.errors import LedgerError, Problem
 from stook.ledger import BagVersion
 from stook.record import canonical_json
 from stook.schema import is_edtf, record_schema, validate_record
 from stook.store import RECORD_FILE, Store
-from stook.transfer.baginfo import info_values, payload_algorithms, read_bag_info, read_manifest
 
 __all__ = ["BAG_INFO_EXTENSION", "MAX_CONTENT", "keep_minimal_record", "lacks_own_record", "minimal_record"]
 

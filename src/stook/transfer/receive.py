@@ -28,19 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stook.bagspec import (
+    first_value,
+    info_values,
+    payload_algorithms,
+    read_manifest,
+)
 from stook.bagwriter import PROFILE_IDENTIFIER, human_size, remove_tree
 from stook.errors import NotABag, Problem, StookError
 from stook.ledger import Event
 from stook.profile import BagitProfile, check_bag, declared_profile, stook_profile
 from stook.schema import validate_record
 from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint
-from stook.transfer.baginfo import (
-    first_value,
-    info_values,
-    payload_algorithms,
-    read_bag_info,
-    read_manifest,
-)
 from stook.transfer.extract import Extraction, Limits, SourceFormat, detect_format, extract
 from stook.transfer.foreign import keep_minimal_record
 from stook.verify import Finding, VerifyResult, verify_bag
@@ -347,7 +346,7 @@ def _adopt(
     problems: list[Problem],
     archive_sha512: str | None,
 ) -> None:
-    info = read_bag_info(work)
+    info = verified.bag_info  # parsed by the verify engine: not read again
     record = _read_record(work, result)
     identifier = _identity(work, extraction.top, info, record, result)
     if identifier is None:

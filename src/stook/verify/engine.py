@@ -7,7 +7,6 @@ is recorded and the next check goes on, so the report names everything at once.
 from __future__ import annotations
 
 import codecs
-import functools
 import os
 import re
 import stat
@@ -16,8 +15,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from stook.bagspec import HASHLIB_NAMES, OXUM, name_findings, nfc
 from stook.errors import NotABag
-from stook.verify.fs import HASHLIB_NAMES, BagFS, Entry
+from stook.verify.fs import BagFS, Entry
 from stook.verify.model import (
     COMPLETENESS_CODES,
     MODES,
@@ -27,7 +27,6 @@ from stook.verify.model import (
     Report,
     VerifyResult,
 )
-from stook.verify.paths import collisions, nfc, windows_problem
 from stook.verify.tagfiles import (
     FetchEntry,
     InfoElement,
@@ -42,7 +41,6 @@ from stook.verify.tagfiles import (
 )
 
 _MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
-_OXUM = re.compile(r"^(\d+)\.(\d+)$")
 _NOT_ALGORITHM_CHAR = re.compile(r"[^a-z0-9]")
 
 
@@ -186,6 +184,8 @@ class _Run:
                 m.algorithm: {rel: e.digest.lower() for rel, e in m.resolved.items()}
                 for m in payload_manifests
             },
+            bag_info=[(el.label, el.value) for el in info],
+            payload_oxum=f"{sum(self.payload.values())}.{len(self.payload)}",
         )
 
     # -- bagit.txt and encoding -------------------------------------------------------
@@ -528,7 +528,7 @@ class _Run:
                 )
             return
         name = "bag-info.txt" if "bag-info.txt" in self.tags else "package-info.txt"
-        match = _OXUM.match(oxum.value)
+        match = OXUM.match(oxum.value)
         if not match:
             self.report.error(
                 "bad-oxum",
@@ -549,7 +549,7 @@ class _Run:
             )
 
     def _check_names(self) -> None:
-        collided, unsafe = _name_findings(tuple(sorted([*self.payload, *self.tags])))
+        collided, unsafe = name_findings(tuple(sorted([*self.payload, *self.tags])))
         for kind, group in collided:
             how = "Unicode normalization" if kind == "normalization" else "letter case"
             self.report.warn(
@@ -634,16 +634,3 @@ class _Run:
             if rel not in self.outcomes:
                 self._outcome(rel, "unverified", self.payload.get(rel, self.tags.get(rel)))
         return len(computed), total, verified == expected
-
-
-@functools.lru_cache(maxsize=256)
-def _name_findings(
-    names: tuple[str, ...],
-) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, str], ...]]:
-    """Name collisions and Windows-unsafe names among a bag's files (sorted names).
-
-    Remembered (immutable), as the bags of one store mostly hold the same file names.
-    """
-    collided = tuple((kind, tuple(group)) for kind, group in collisions(names))
-    unsafe = tuple((rel, problem) for rel in names if (problem := windows_problem(rel)))
-    return collided, unsafe

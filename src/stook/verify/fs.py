@@ -2,7 +2,7 @@
 
 RFC 8493 §5.1: implementers MUST ensure that files outside the bag are not accessed.
 Every path reaching this module has already been checked lexically
-(:func:`stook.verify.paths.unsafe_reason`); here symlinks are resolved without
+(:func:`stook.bagspec.unsafe_reason`); here symlinks are resolved without
 opening anything, and only regular files whose real path lies inside the bag are
 ever opened, with ``O_NOFOLLOW | O_NONBLOCK`` so a swapped-in symlink or FIFO
 cannot trap the reader.
@@ -10,52 +10,18 @@ cannot trap the reader.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import io
 import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-CHUNK = 1 << 20  # 1 MiB: large enough that hashlib releases the GIL
+from stook.bagspec.hashing import CHUNK, HASHLIB_NAMES, OPEN_FLAGS, hash_chunks
+
 KEEP_LIMIT = 4 << 20  # tag files up to this size are kept after parsing, to be hashed
-_OPEN_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
 
 Kind = Literal["file", "missing", "directory", "special", "outside", "loop", "unreadable"]
-
-# Normalised manifest algorithm names (RFC 8493 §2.4) -> hashlib names.
-HASHLIB_NAMES: dict[str, str] = {
-    "md5": "md5",
-    "sha1": "sha1",
-    "sha224": "sha224",
-    "sha256": "sha256",
-    "sha384": "sha384",
-    "sha512": "sha512",
-    "sha3224": "sha3_224",
-    "sha3256": "sha3_256",
-    "sha3384": "sha3_384",
-    "sha3512": "sha3_512",
-    "blake2b": "blake2b",
-    "blake2b512": "blake2b",
-    "blake2s": "blake2s",
-    "blake2s256": "blake2s",
-}
-
-
-@functools.lru_cache(maxsize=64)
-def digest_size(algorithm: str) -> int | None:
-    """Hex length of a digest in ``algorithm`` (a normalised name), None if unsupported."""
-    name = HASHLIB_NAMES.get(algorithm)
-    return None if name is None else hashlib.new(name).digest_size * 2
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -199,7 +165,7 @@ class BagFS:
 
     def open_fd(self, rel: str) -> tuple[int, int]:
         """Open a regular file inside the bag; return (fd, size); raise OSError for anything else."""
-        fd = os.open(self._real_path(rel), _OPEN_FLAGS)
+        fd = os.open(self._real_path(rel), OPEN_FLAGS)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -219,7 +185,7 @@ class BagFS:
         size = self._plain.get(rel)
         if size is None or size >= CHUNK:
             return None
-        fd = os.open(self._real_path(rel), _OPEN_FLAGS)
+        fd = os.open(self._real_path(rel), OPEN_FLAGS)
         try:
             data = os.read(fd, size + 1)
         finally:
@@ -260,7 +226,7 @@ class BagFS:
                 if size < CHUNK:
                     data = _read_all(fd, size)
                 else:
-                    total = _hash_chunks(fd, [h for _, h in hashers], advance)
+                    total = hash_chunks(fd, [h for _, h in hashers], advance)
                     return {alg: h.hexdigest() for alg, h in hashers}, total
             finally:
                 os.close(fd)
@@ -305,22 +271,6 @@ def _read_all(fd: int, size: int) -> bytes:
     while chunk := os.read(fd, CHUNK):
         chunks.append(chunk)
     return first if len(chunks) == 1 else b"".join(chunks)
-
-
-def _hash_chunks(fd: int, hashers: list[Any], advance: Callable[[int], None] | None) -> int:
-    """Feed a large file to every hasher in 1 MiB chunks (hashlib releases the GIL)."""
-    total = 0
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    with io.FileIO(fd, "rb", closefd=False) as fh:
-        while n := fh.readinto(buf):
-            chunk = view[:n]
-            for h in hashers:
-                h.update(chunk)
-            total += n
-            if advance is not None:
-                advance(n)
-    return total
 
 
 def describe_mode(mode: int) -> str:

@@ -96,6 +96,10 @@ class VerifyResult:
     # What each payload manifest lists (algorithm -> bag path -> digest), as read; in a
     # valid full check every one of these was verified against the file.
     payload_digests: dict[str, dict[str, str]] = field(default_factory=dict)
+    # bag-info.txt as parsed, (label, value) in order, and the payload found on disk as
+    # a Payload-Oxum (bytes.files): what callers would otherwise read the bag again for.
+    bag_info: list[tuple[str, str]] = field(default_factory=list)
+    payload_oxum: str | None = None
 
     @property
     def status(self) -> Literal["valid", "incomplete", "invalid"]:

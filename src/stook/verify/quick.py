@@ -19,26 +19,32 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from dataclasses import dataclass
 
 # The engine's own line grammar and name checks, so the two can never drift apart.
-from stook.verify.engine import _OXUM, _name_findings
-from stook.verify.fs import _OPEN_FLAGS, CHUNK, HASHLIB_NAMES, _hash_chunks, digest_size
-from stook.verify.tagfiles import _HEX, _MANIFEST_LINE, _SINGLE, _is_plain_path
+from stook.bagspec import (
+    CHUNK,
+    DECLARATION,
+    HASHLIB_NAMES,
+    HEX,
+    MANIFEST_LINE,
+    MANIFEST_NAME,
+    ONCE,
+    OPEN_FLAGS,
+    OXUM,
+    digest_size,
+    hash_chunks,
+    is_plain_path,
+    name_findings,
+)
 
-DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 _DIR_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_DIRECTORY", 0)
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_CLOEXEC", 0)
 )
-# stricter than the engine's: only algorithm names already normalised (RFC 8493 §2.4)
-_MANIFEST_NAME = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
-# bag-info elements the engine warns about when repeated (and Payload-Oxum, an error)
-_ONCE = frozenset((*_SINGLE, "payload-oxum"))
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def _check(path: str, fds: list[int]) -> Intact:
         if not de.is_file(follow_symlinks=False):
             raise _Unusual
         if name not in ("bagit.txt", "bag-info.txt"):
-            m = _MANIFEST_NAME.match(name)
+            m = MANIFEST_NAME.match(name)
             if m is None or m.group(2) not in HASHLIB_NAMES:
                 raise _Unusual  # fetch.txt, other tag files, odd algorithm names: the engine
             manifests.append((name, bool(m.group(1)), m.group(2)))
@@ -94,7 +100,7 @@ def _check(path: str, fds: list[int]) -> Intact:
     if not any(not tag for _, tag, _ in manifests):
         raise _Unusual
     payload = _payload_files(root, fds)
-    if any(_name_findings(tuple(sorted([*payload, *tags])))):
+    if any(name_findings(tuple(sorted([*payload, *tags])))):
         raise _Unusual  # case or normalization collisions, names Windows refuses
 
     manifests.sort()
@@ -134,7 +140,7 @@ def _check(path: str, fds: list[int]) -> Intact:
 
 def _read(dir_fd: int, name: str) -> bytes:
     """A small tag file's bytes, read whole; a large one is left to the engine."""
-    fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+    fd = os.open(name, OPEN_FLAGS, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size >= CHUNK:
@@ -183,14 +189,14 @@ def _parse_manifest(data: bytes, algorithm: str) -> dict[str, str]:
     size = digest_size(algorithm)
     entries: dict[str, str] = {}
     for line in _lines(data):
-        m = _MANIFEST_LINE.match(line)
+        m = MANIFEST_LINE.match(line)
         if m is None:
             raise _Unusual
         checksum, raw = m.group(1), m.group(2)
         # a path listed twice (a warning or an error in the engine, by its checksums) and
         # anything the engine would decode or normalise (NFC/NFD twins) go to the engine
-        if (len(checksum) != size or not _HEX.match(checksum) or raw in entries
-                or raw.startswith(("*", "./")) or not _is_plain_path(raw)):
+        if (len(checksum) != size or not HEX.match(checksum) or raw in entries
+                or raw.startswith(("*", "./")) or not is_plain_path(raw)):
             raise _Unusual
         entries[raw] = checksum.lower()
     return entries
@@ -211,20 +217,20 @@ def _payload_oxum(data: bytes) -> str | None:
                 or len(rest) < 2 or rest[0] not in " \t" or rest[1] in " \t"):
             raise _Unusual
         last = label.lower()
-        if last in _ONCE:
+        if last in ONCE:
             if last in seen:
                 raise _Unusual
             seen.add(last)
         if last == "payload-oxum":
             oxum = rest.strip(" \t")
-            if not _OXUM.match(oxum):
+            if not OXUM.match(oxum):
                 raise _Unusual
     return oxum
 
 
 def _verify_payload_file(dir_fd: int, name: str, expected: list[tuple[str, str]]) -> int:
     """Hash one payload file in every listed algorithm; its size if every digest matches."""
-    fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+    fd = os.open(name, OPEN_FLAGS, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -236,7 +242,7 @@ def _verify_payload_file(dir_fd: int, name: str, expected: list[tuple[str, str]]
             _compare(data, expected)
             return st.st_size
         hashers = [hashlib.new(HASHLIB_NAMES[alg]) for alg, _ in expected]
-        if _hash_chunks(fd, hashers, None) != st.st_size:
+        if hash_chunks(fd, hashers, None) != st.st_size:
             raise _Unusual
     finally:
         os.close(fd)

@@ -7,27 +7,30 @@ so one malformed line never hides the next one.
 
 from __future__ import annotations
 
-import codecs
-import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from stook.verify.fs import digest_size
+from stook.bagspec import (
+    BOM,
+    HEX,
+    KNOWN_VERSIONS,
+    MANIFEST_LINE,
+    SINGLE_VALUED,
+    decode_path,
+    digest_size,
+    is_plain_path,
+    normalise,
+    unsafe_reason,
+)
 from stook.verify.model import Report
-from stook.verify.paths import decode_path, normalise, unsafe_reason
 
-KNOWN_VERSIONS = ("0.93", "0.94", "0.95", "0.96", "0.97", "1.0")
-BOM = codecs.BOM_UTF8
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_HEX = re.compile(r"^[0-9A-Fa-f]+$")
-_MANIFEST_LINE = re.compile(r"^(\S+)[ \t]+(.*)$", re.DOTALL)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _VERSION = re.compile(r"\d+\.\d+")
 _LITERAL_PERCENT = re.compile(r"%(?!0[AaDd])")
 _FETCH_FIELDS = re.compile(r"[ \t]+")
 # Reserved bag-info elements that SHOULD NOT be repeated (RFC 8493 §2.2.2).
-_SINGLE = ("bagging-date", "bag-size", "bag-group-identifier", "bag-count")
 
 
 def split_lines(text: str) -> tuple[list[str], bool]:
@@ -284,7 +287,7 @@ def _check_repeats(name: str, elements: list[InfoElement], report: Report) -> No
                 f" {seen[key].line}); RFC 8493 §2.2.2 allows it once",
                 path=name, line=el.line,
             )
-        elif key in seen and key in _SINGLE:
+        elif key in seen and key in SINGLE_VALUED:
             report.warn(
                 "repeated-element",
                 f"{name} line {el.line}: {el.label} is repeated (first on line"
@@ -317,7 +320,7 @@ def parse_manifest(
         if not line.strip():
             report.warn("blank-line", f"{name} line {number} is blank; it is ignored", **where)
             continue
-        m = _MANIFEST_LINE.match(line)
+        m = MANIFEST_LINE.match(line)
         if not m:
             report.error(
                 "bad-manifest-line",
@@ -344,7 +347,7 @@ def parse_manifest(
                 " but strict validators reject it: rewrite the manifest",
                 **where,
             )
-        if not _HEX.match(checksum):
+        if not HEX.match(checksum):
             report.error(
                 "bad-checksum",
                 f"{name} line {number}: {checksum!r} is not a hex checksum",
@@ -405,20 +408,11 @@ def repeated(name: str, first: ManifestEntry, again: ManifestEntry, report: Repo
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _is_plain_path(raw: str) -> bool:
-    """Nothing to decode, report or normalise: true of nearly every line of every bag.
-
-    Remembered, as the same few names (data/record.json ...) recur in every bag of a store.
-    """
-    return "%" not in raw and unsafe_reason(raw) is None and not normalise(raw)[1]
-
-
 def checked_path(
     name: str, number: int, raw: str, v1: bool, report: Report
 ) -> tuple[str, str | None] | None:
     """Decode and judge one path field; None (after reporting) when it must not be used."""
-    if _is_plain_path(raw):
+    if is_plain_path(raw):
         return raw, None
     decoded, problems, alternative = decode_path(raw, v1)
     if not v1 and _LITERAL_PERCENT.search(raw):

@@ -6,6 +6,7 @@ percent-encoding), judged safe or not (§5.1), and normalised before any lookup.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -120,3 +121,25 @@ def collisions(paths: Iterable[str]) -> list[tuple[str, list[str]]]:
         if group not in nfc_groups:
             found.append(("case", list(group)))
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def is_plain_path(raw: str) -> bool:
+    """Nothing to decode, report or normalise: true of nearly every line of every bag.
+
+    Remembered, as the same few names (data/record.json ...) recur in every bag of a store.
+    """
+    return "%" not in raw and unsafe_reason(raw) is None and not normalise(raw)[1]
+
+
+@functools.lru_cache(maxsize=256)
+def name_findings(
+    names: tuple[str, ...],
+) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, str], ...]]:
+    """Name collisions and Windows-unsafe names among a bag's files (sorted names).
+
+    Remembered (immutable), as the bags of one store mostly hold the same file names.
+    """
+    collided = tuple((kind, tuple(group)) for kind, group in collisions(names))
+    unsafe = tuple((rel, problem) for rel in names if (problem := windows_problem(rel)))
+    return collided, unsafe

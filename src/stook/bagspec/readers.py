@@ -1,17 +1,17 @@
-"""Reading the few things transfer needs from a bag that has already been verified.
+"""Reading values out of a bag that has already been verified (or is about to be judged).
 
-The verify engine has judged the bag's syntax; these readers only pick out
-values (bag-info fields, manifest digests), tolerating what the engine tolerates.
+The verify engine has judged the bag's syntax; these readers only pick out values
+(bag-info fields, manifest digests) for transfer, the store and repair, tolerating
+what the engine tolerates.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-_MANIFEST = re.compile(r"^manifest-([a-z0-9]+)\.txt$")
-STRENGTH = ("sha512", "sha384", "sha256", "sha224", "sha1", "md5")
+from stook.bagspec.grammar import MANIFEST_NAME
+from stook.bagspec.hashing import STRENGTH
 
 
 def read_bag_info(bag_dir: Path) -> list[tuple[str, str]]:
@@ -68,9 +68,9 @@ def payload_algorithms(bag_dir: Path) -> list[str]:
     """Algorithms of the payload manifests present, strongest first."""
     found = []
     for child in bag_dir.iterdir():
-        match = _MANIFEST.match(child.name)
-        if match and child.is_file():
-            found.append(match.group(1))
+        match = MANIFEST_NAME.match(child.name)
+        if match and not match.group(1) and child.is_file():
+            found.append(match.group(2))
     return sorted(found, key=lambda a: (STRENGTH.index(a) if a in STRENGTH else len(STRENGTH), a))
 
 
