@@ -26,7 +26,7 @@ import requests
 from lxml import etree
 
 from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, remove_tree
-from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, crosswalk_record, read_header
+from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, CrosswalkOptions, crosswalk_record, read_header
 from stook.errors import HarvestError, RecordInvalid, UsageError
 from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
@@ -60,6 +60,7 @@ class HarvestConfig:
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS
     source_organization: str | None = None
     restart: bool = False
+    crosswalk: CrosswalkOptions = field(default_factory=CrosswalkOptions)
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait)
@@ -388,6 +389,7 @@ class _Harvest:
                     base_url=config.base_url,
                     metadata_prefix=config.metadata_prefix,
                     retrieved_at=retrieved_at,
+                    options=config.crosswalk,
                 )
             except ValueError as exc:  # metadata that cannot be read as a record at all
                 failures.append(self._quarantine_broken(page, element, str(exc)))
