@@ -306,9 +306,14 @@ def edtf_years(value: str) -> tuple[float, float] | None:
 
 
 def _years_agree(source: str, value: str) -> bool:
-    """Every four-digit year written in ``source`` falls within the value's years."""
+    """Every four-digit year written in ``source`` falls within the value's years,
+    and an interval runs forwards (the grammar accepts ``1010/1000``)."""
     span = edtf_years(value)
     if span is None:
+        return False
+    ends = [[int(n) for n in re.findall(r"\d+", part.replace("X", "0"))[:3]]
+            for part in value.strip("[]{}").split("/") if part not in ("", "..")]
+    if len(ends) == 2 and ends[0] > ends[1]:
         return False
     return all(span[0] <= year <= span[1] for year in source_years(source))
 

@@ -92,9 +92,8 @@ def _isbn(candidate: str) -> str | None:
 def _classify(text: str) -> tuple[str, str, str | None] | None:  # noqa: C901 - one branch per scheme
     """(scheme, value, link) of one identifier as written (whitespace already collapsed)."""
     url = bool(_URL.match(text))
-    if m := _DOI_FORMS.match(text):
+    if m := _DOI_FORMS.match(text) or ("%" in text and _DOI_FORMS.match(unquote(text))):
         doi = m.group(1) or m.group(2)
-        doi = unquote(doi) if "%2f" in doi.lower() else doi
         return "doi", doi, "https://doi.org/" + doi
     if m := _HANDLE_URL.match(text):
         return "handle", unquote(m.group(1)).rstrip("/"), text
