@@ -20,13 +20,13 @@ from typing import Any
 
 from stook.crosswalk.agents import agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import child_elements, clean, local
+from stook.crosswalk.common import NS_DATACITE_KERNELS as NS_KERNELS
+from stook.crosswalk.common import NS_OAI_DATACITE, child_elements, clean, local
 from stook.crosswalk.identifiers import typed_identifier, typed_prefixed
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
 
-NS_KERNELS = tuple(f"http://datacite.org/schema/kernel-{v}" for v in ("4", "3", "2.2", "2.1", "2.0"))
-NS_OAI_DATACITE = ("http://schema.datacite.org/oai/oai-1.1/", "http://schema.datacite.org/oai/oai-1.0/")
+__all__ = ["NS_KERNELS", "NS_OAI_DATACITE", "DataCiteCrosswalk", "crosswalk_datacite", "resource_of"]
 _TITLE_TYPES = {"AlternativeTitle": "alternative", "Subtitle": "subtitle", "TranslatedTitle": "translated",
                 "Other": "other"}
 _DATE_TYPES = {

@@ -15,8 +15,12 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from stook.crosswalk.common import (
+    NS_DATACITE_KERNELS,
     NS_DC,
+    NS_MARC,
+    NS_MODS,
     NS_OAI,
+    NS_OAI_DATACITE,
     NS_OAI_DC,
     SOURCE_PATH,
     TEXT_MEDIA_TYPE,
@@ -29,10 +33,7 @@ from stook.crosswalk.common import (
     clean,
     local,
 )
-from stook.crosswalk.datacite import NS_KERNELS, NS_OAI_DATACITE, crosswalk_datacite
 from stook.crosswalk.dc import crosswalk_dc
-from stook.crosswalk.marc import NS_MARC, crosswalk_marc
-from stook.crosswalk.mods import NS_MODS, crosswalk_mods
 from stook.crosswalk.native import NATIVE_NS, NATIVE_TAG, record_from_native
 from stook.crosswalk.qdc import QDC_NAMESPACES, is_qualified_dc
 from stook.errors import CrosswalkError
@@ -48,7 +49,7 @@ CROSSWALKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "qdc": ("qualified Dublin Core", QDC_NAMESPACES),
     "mods": ("MODS", (NS_MODS,)),
     "marcxml": ("MARC 21 (MARCXML)", (NS_MARC,)),
-    "datacite": ("DataCite", (*NS_KERNELS, *NS_OAI_DATACITE)),
+    "datacite": ("DataCite", (*NS_DATACITE_KERNELS, *NS_OAI_DATACITE)),
     "stook": ("stook record.json (lossless)", (NATIVE_NS,)),
 }
 _BY_NAMESPACE = {ns: name for name, (_label, spaces) in CROSSWALKS.items() for ns in spaces}
@@ -103,11 +104,18 @@ def _walk(
 ) -> tuple[dict[str, Any], str | None, list[str]]:
     if name in ("oai_dc", "qdc"):
         return crosswalk_dc(root, identifier, options, qualified=name == "qdc")
+    # each format's module is loaded the first time a record in it arrives
     if name == "mods":
+        from stook.crosswalk.mods import crosswalk_mods
+
         fields = crosswalk_mods(root, identifier)
     elif name == "marcxml":
+        from stook.crosswalk.marc import crosswalk_marc
+
         fields = crosswalk_marc(root, identifier)
     else:
+        from stook.crosswalk.datacite import crosswalk_datacite
+
         fields = crosswalk_datacite(root, identifier)
     return fields, None, _links(fields)
 

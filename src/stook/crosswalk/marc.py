@@ -20,14 +20,14 @@ from typing import Any
 
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import child_elements, clean, local
+from stook.crosswalk.common import NS_MARC, child_elements, clean, local
 from stook.crosswalk.dates import marc_year
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
 from stook.schema import is_edtf
 
-NS_MARC = "http://www.loc.gov/MARC21/slim"
+__all__ = ["NS_MARC", "MarcCrosswalk", "crosswalk_marc", "fixed_dates", "strip_isbd"]
 _THESAURI = {"0": "lcsh", "1": "lcshac", "2": "mesh", "3": "nal", "5": "cash", "6": "rvm"}
 _LINKS = {"773": "is_part_of", "774": "has_part", "775": "has_version", "776": "has_format",
           "780": "replaces", "785": "is_replaced_by", "765": "is_translation_of", "767": "has_translation"}

@@ -23,14 +23,14 @@ from typing import Any
 
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import NS_XLINK, child_elements, clean, local
+from stook.crosswalk.common import NS_MODS, NS_XLINK, child_elements, clean, local
 from stook.crosswalk.dates import marc_year, to_edtf
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
 from stook.schema import is_edtf
 
-NS_MODS = "http://www.loc.gov/mods/v3"
+__all__ = ["NS_MODS", "ModsCrosswalk", "crosswalk_mods"]
 _HREF = f"{{{NS_XLINK}}}href"
 _TITLE_TYPES = {"translated": "translated", "alternative": "alternative", "uniform": "uniform",
                 "abbreviated": "other"}
