@@ -188,3 +188,26 @@ def test_full_text_threshold_from_the_command_line(tmp_path: Path) -> None:
         assert (bag / "data" / "text.txt").read_text("utf-8") == (line * 40).strip("\n") + "\n"
         record = json.loads((bag / "data" / "record.json").read_text("utf-8"))
         assert any(d["value"].startswith("Entry copied") for d in record["descriptions"])
+
+
+def test_a_record_damaged_in_transit_is_quarantined_and_the_harvest_goes_on(tmp_path: Path) -> None:
+    from stook.crosswalk import NATIVE_NS
+    from stook.record import canonical_json
+
+    text = canonical_json({"identifier": GOOD, "title": "Sent whole"}).decode("utf-8")
+    fine = text.replace(GOOD, "oai:example.org:fine")
+    documents = {
+        GOOD: {"stook": f'<stook:record xmlns:stook="{NATIVE_NS}" sha512="{"0" * 128}">{text}'
+                        "</stook:record>"},
+        "oai:example.org:fine": {"stook": f'<stook:record xmlns:stook="{NATIVE_NS}">{fine}</stook:record>'},
+    }
+    provider = FormatsProvider(documents, [("stook", "https://stook.dev/ns/record/v1/stook-record-v1.xsd",
+                                            NATIVE_NS)])
+    with serve_wsgi(provider) as url, Store.open(tmp_path / "store", create=True) as store:
+        summary = harvest(store, fast(url, metadata_prefix="stook"))
+        assert (summary.new, summary.invalid, summary.complete) == (1, 1, True)
+        assert store.latest(GOOD) is None and store.latest("oai:example.org:fine") is not None
+        (failure,) = [e for e in store.ledger.events(types=["val"]) if e.outcome == "fai"]
+        assert "damaged in transit" in failure.detail
+        quarantined = store.root / failure.data["quarantine"]
+        assert b"Sent whole" in (quarantined / "record.xml").read_bytes()

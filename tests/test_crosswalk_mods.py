@@ -210,3 +210,20 @@ def test_edtf_encoded_dates_and_open_ranges() -> None:
         {"type": "issued", "display": "04/05/1961"},
         {"type": "issued", "value": "1966/..", "display": "1966"},
     ]
+
+
+def test_deeply_nested_extension_is_kept_not_a_crash() -> None:
+    depth = 1500  # beyond Python's recursion limit, within what libxml2 parses
+    nested = "<x>" * depth + "deep value" + "</x>" * depth
+    mods = (f'<mods xmlns="{NS_MODS}"><titleInfo><title>Deep</title></titleInfo>'
+            f'<extension><data xmlns="">{nested}</data></extension></mods>')
+    from lxml import etree
+    from support.oai_records import oai_record, walk
+
+    element = oai_record("oai:x:deep", "")
+    element.find("{http://www.openarchives.org/OAI/2.0/}metadata").append(
+        etree.fromstring(mods, etree.XMLParser(huge_tree=True)))
+    record = walk(element, "mods").record
+    assert record["title"] == "Deep"
+    (entry,) = [e for e in record["extensions"]["mods:unmapped"] if e.get("value") == "deep value"]
+    assert entry["path"].count("/") == depth + 1

@@ -82,14 +82,24 @@ class Tracker:
         self._attrs.setdefault(element, set()).update(attribute_name(k) for k in element.attrib)
 
     def leftovers(self, root: Any, path_of: PathOf = xml_path) -> list[dict[str, Any]]:
-        """Every element with text or attributes not used, in document order."""
+        """Every element with text or attributes not used, in document order.
+
+        Iterative, so a tree nested thousands of levels deep is walked like any other.
+        """
         out: list[dict[str, Any]] = []
-        self._walk(root, [], path_of, out)
+        stack: list[tuple[Any, list[Any]]] = [(root, [])]
+        while stack:
+            element, ancestors = stack.pop()
+            if element in self._subtrees:
+                continue
+            entry = self._entry(element)
+            if entry:
+                out.append({"path": path_of(element, ancestors), **entry})
+            below = [*ancestors, element]
+            stack.extend((child, below) for child in reversed(child_elements(element)))
         return out
 
-    def _walk(self, element: Any, ancestors: list[Any], path_of: PathOf, out: list[dict[str, Any]]) -> None:
-        if element in self._subtrees:
-            return
+    def _entry(self, element: Any) -> dict[str, Any]:
         entry: dict[str, Any] = {}
         if element not in self._text:
             own = clean((element.text or "") + "".join(c.tail or "" for c in element))
@@ -103,7 +113,4 @@ class Tracker:
         }
         if attributes:
             entry["attributes"] = attributes
-        if entry:
-            out.append({"path": path_of(element, ancestors), **entry})
-        for child in child_elements(element):
-            self._walk(child, [*ancestors, element], path_of, out)
+        return entry
