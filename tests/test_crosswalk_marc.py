@@ -184,3 +184,9 @@ def test_collection_wrapper_and_meetings() -> None:
     record = walk_metadata(doc, "marcxml")
     assert record["title"] == "Proceedings"
     assert record["agents"][0]["name_type"] == "organizational"
+
+
+def test_inverted_fixed_field_range_gets_no_value() -> None:
+    record = walk_metadata(marc(control("008", "850423m19701960enk           000 0 eng d"),
+                                data("245", "00", ("a", "T"))), "marcxml")
+    assert "dates" not in record

@@ -227,3 +227,14 @@ def test_deeply_nested_extension_is_kept_not_a_crash() -> None:
     assert record["title"] == "Deep"
     (entry,) = [e for e in record["extensions"]["mods:unmapped"] if e.get("value") == "deep value"]
     assert entry["path"].count("/") == depth + 1
+
+
+def test_ready_made_edtf_is_still_checked() -> None:
+    mods = f"""<mods xmlns="{NS_MODS}"><titleInfo><title>T</title></titleInfo><originInfo>
+      <dateCreated encoding="edtf">1990/1980</dateCreated>
+      <dateIssued encoding="w3cdtf" point="start">1970</dateIssued>
+      <dateIssued encoding="w3cdtf" point="end">1960</dateIssued></originInfo></mods>"""
+    record = walk_metadata(mods, "mods")
+    assert validate_record(record) == []
+    assert record["dates"] == [{"type": "created", "display": "1990/1980"},
+                               {"type": "issued", "display": "1970 - 1960"}]

@@ -312,7 +312,7 @@ def _years_agree(source: str, value: str) -> bool:
     if span is None:
         return False
     ends = [[int(n) for n in re.findall(r"\d+", part.replace("X", "0"))[:3]]
-            for part in value.strip("[]{}").split("/") if part not in ("", "..")]
+            for part in re.split(r"/|\.\.", value.strip("[]{}")) if part]
     if len(ends) == 2 and ends[0] > ends[1]:
         return False
     return all(span[0] <= year <= span[1] for year in source_years(source))
@@ -333,6 +333,17 @@ def to_edtf(text: str) -> str | None:
     if value is None and re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", text):
         value = text[:10]  # a timestamp EDTF cannot read: its day is certain
     if value is None or not is_edtf(value) or not _years_agree(text, value):
+        return None
+    return value
+
+
+def checked(value: str | None, source: str = "") -> str | None:
+    """``value`` if it is EDTF, runs forwards and holds every year written in ``source``; else None.
+
+    For values a source gives ready-made (MODS ``encoding="edtf"``, MARC 008), which the
+    grammar alone would let through inverted (``1990/1980``).
+    """
+    if not value or not is_edtf(value) or not _years_agree(source, value):
         return None
     return value
 

@@ -21,7 +21,7 @@ from typing import Any
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
 from stook.crosswalk.common import NS_MARC, child_elements, clean, local
-from stook.crosswalk.dates import marc_year
+from stook.crosswalk.dates import checked, marc_year
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
@@ -377,8 +377,8 @@ def fixed_dates(kind: str, first: str, second: str) -> list[dict[str, str]]:
     elif kind == "q" and one and two:
         entries = [("issued", f"[{one.replace('X', '0')}..{two.replace('X', '9')}]")]
         note += " (questionable: one year in this range)"
-    return [{"type": date_kind, "value": value, "note": note}
-            for date_kind, value in entries if value and is_edtf(value)]
+    return [{"type": date_kind, "value": found, "note": note}
+            for date_kind, value in entries if (found := checked(value))]
 
 
 def crosswalk_marc(root: Any, identifier: str) -> dict[str, Any]:

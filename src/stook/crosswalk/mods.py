@@ -24,7 +24,7 @@ from typing import Any
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
 from stook.crosswalk.common import NS_MODS, NS_XLINK, child_elements, clean, local
-from stook.crosswalk.dates import marc_year, to_edtf
+from stook.crosswalk.dates import checked, marc_year, to_edtf
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
@@ -143,9 +143,7 @@ def date_value(t: Tracker, element: Any, text: str) -> tuple[str | None, str | N
     mark = _QUALIFIERS.get(qualifier or "")
     if value and mark and value[-1] not in "?~%" and "/" not in value:
         value += mark
-    if value and not is_edtf(value):
-        value = None
-    return value, note
+    return checked(value, text), note
 
 
 class ModsCrosswalk:
@@ -242,7 +240,9 @@ class ModsCrosswalk:
                 continue
             if point == "end" and name in starts:
                 start_text, start_value = starts.pop(name)
-                span = f"{start_value}/{value}" if start_value and value else None
+                span = None
+                if start_value and value:
+                    span = checked(f"{start_value}/{value}", f"{start_text} {text}")
                 self.add_date(kind, f"{start_text} - {text}", span, note)
                 continue
             self.add_date(kind, text, value, note)
