@@ -24,6 +24,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("Universidad de Salamanca, Facultad de Derecho", {"name_type": "organizational"}),
     ("Государственный архив, Отдел рукописей", {"name_type": "organizational"}),
     ("Smith, Example Company", {"name_type": "organizational"}),
+    ("Gemeente Amsterdam, Stadsarchief", {"name_type": "organizational"}),
+    ("Harbour Press (Firm)", {"name_type": "organizational", "name": "Harbour Press (Firm)"}),
     # persons: family, given, and what is neither
     ("Gagarin, Yuri", {"name_type": "personal", "family": "Gagarin", "given": "Yuri"}),
     ("García Márquez, Gabriel", {"name_type": "personal", "family": "García Márquez", "given": "Gabriel"}),

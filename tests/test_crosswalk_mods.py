@@ -238,3 +238,17 @@ def test_ready_made_edtf_is_still_checked() -> None:
     assert validate_record(record) == []
     assert record["dates"] == [{"type": "created", "display": "1990/1980"},
                                {"type": "issued", "display": "1970 - 1960"}]
+
+
+def test_a_mods_record_gives_schema_valid_oai_dc_to_the_provider() -> None:
+    from lxml import etree
+    from support.xsd import oai_schema
+
+    from stook.crosswalk import record_to_oai_dc
+
+    rebuilt = record_to_oai_dc(walk_metadata(LETTER, "mods"))
+    assert oai_schema().validate(etree.ElementTree(rebuilt)), oai_schema().error_log
+    pairs = [(etree.QName(c).localname, c.text) for c in rebuilt]
+    assert ("title", "The letter on the harbour survey: a draft. Part 2") in pairs
+    assert ("creator", "Marsh, Edith") in pairs and ("publisher", "Harbour Press") in pairs
+    assert ("coverage", "1900/1920") in pairs and ("language", "de") in pairs

@@ -77,7 +77,9 @@ _ORG_WORDS = frozenset({
     "faculty", "fakultät", "faculté", "facultad", "facoltà", "tiedekunta", "laitos", "osasto",
     "virasto", "kommun", "kunta", "kaupunki", "survey", "court", "tribunal", "army", "navy", "police",
     "embassy", "consulate", "party", "firm", "университет", "институт", "академия", "министерство",
-    "комитет", "архив", "библиотека", "общество", "управление", "совет", "партия", "музей"
+    "комитет", "архив", "библиотека", "общество", "управление", "совет", "партия", "музей",
+    "archief", "ministerie", "gemeente", "hogeschool", "stichting", "conseil", "consiglio", "ayuntamiento",
+    "comune",
 })
 # Organization words that end compounds (German, Nordic, Finnish, Dutch): Staatsbibliothek.
 _ORG_SUFFIXES = (
