@@ -139,7 +139,7 @@ def test_list_formats_says_what_stook_crosswalks(provider_url: str, tmp_path: Pa
     lines = result.output.splitlines()
     assert [line.split()[0] for line in lines] == ["oai_dc", "mods", "marc21", "oai_datacite", "etdms"]
     assert "full crosswalk (MODS)" in lines[1] and NS_MODS in lines[1]
-    assert "full crosswalk (MARC 21 (MARCXML))" in lines[2]
+    assert "full crosswalk (MARC 21 in MARCXML)" in lines[2]
     assert "full crosswalk (DataCite)" in lines[3]
     assert "kept raw with a minimal record" in lines[4]
     assert not store.exists()  # listing formats touches no store

@@ -150,5 +150,6 @@ def _print_formats(base_url: str, timeout: float, max_retries: int, max_wait: fl
         echo_json([f.to_dict() for f in formats])
         return
     width = max((len(f.prefix) for f in formats), default=0)
+    support = max((len(f.support) for f in formats), default=0)
     for found in formats:
-        click.echo(f"{found.prefix:<{width}}  {found.support}  {found.namespace}")
+        click.echo(f"{found.prefix:<{width}}  {found.support:<{support}}  {found.namespace}")

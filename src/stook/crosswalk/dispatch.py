@@ -48,7 +48,7 @@ CROSSWALKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "oai_dc": ("Dublin Core", (NS_OAI_DC,)),
     "qdc": ("qualified Dublin Core", QDC_NAMESPACES),
     "mods": ("MODS", (NS_MODS,)),
-    "marcxml": ("MARC 21 (MARCXML)", (NS_MARC,)),
+    "marcxml": ("MARC 21 in MARCXML", (NS_MARC,)),
     "datacite": ("DataCite", (*NS_DATACITE_KERNELS, *NS_OAI_DATACITE)),
     "stook": ("stook record.json (lossless)", (NATIVE_NS,)),
 }
