@@ -157,6 +157,14 @@ def _personal_parts(family: str, given: str) -> bool:
     return len(family.split()) == 1 or not has_org_word(family)
 
 
+def _given_suffix(word: str) -> bool:
+    """``Jr.``, ``III`` at the end of a given name; not a single initial (``Jane V``)."""
+    bare = word.rstrip(".")
+    if bare.casefold() in ("jr", "sr"):
+        return True
+    return len(bare) >= 2 and bare.isupper() and bool(_SUFFIX.match(word))
+
+
 @lru_cache(maxsize=16384)
 def _parse(text: str, organizational: bool | None) -> tuple[tuple[str, Any], ...]:
     name = text
@@ -196,7 +204,7 @@ def _parse(text: str, organizational: bool | None) -> tuple[tuple[str, Any], ...
         if fuller and not role_of(fuller.group(2)):
             given, fields["fuller_form"] = fuller.group(1), fuller.group(2).strip()
         words = given.split()
-        if "suffix" not in fields and len(words) > 1 and _SUFFIX.match(words[-1]) and words[-1].isupper():
+        if "suffix" not in fields and len(words) > 1 and _given_suffix(words[-1]):
             fields["suffix"], given = words[-1], " ".join(words[:-1])
         if organizational is None and not _personal_parts(family, given):
             personal = False
