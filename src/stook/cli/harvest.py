@@ -112,6 +112,7 @@ def harvest_command(
     config = HarvestConfig(
         base_url=base_url,
         metadata_prefix=metadata_prefix,
+        crosswalk=CrosswalkOptions(full_text_min_chars=full_text_min_chars),
         set_spec=set_spec,
         from_=from_,
         until=until,
@@ -124,7 +125,6 @@ def harvest_command(
         algorithms=algorithms or ("sha512",),
         source_organization=source_organization,
         restart=restart,
-        crosswalk=CrosswalkOptions(full_text_min_chars=full_text_min_chars),
     )
     with Store.open(store_path, create=True) as store, _page_bar() as on_page:
         summary = harvest(store, config, on_page=on_page)

@@ -47,6 +47,7 @@ class HarvestConfig:
 
     base_url: str
     metadata_prefix: str = "oai_dc"
+    crosswalk: CrosswalkOptions = field(default_factory=CrosswalkOptions, kw_only=True)
     set_spec: str | None = None
     from_: str | None = None
     until: str | None = None
@@ -60,7 +61,6 @@ class HarvestConfig:
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS
     source_organization: str | None = None
     restart: bool = False
-    crosswalk: CrosswalkOptions = field(default_factory=CrosswalkOptions)
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait)
