@@ -7,16 +7,17 @@ from typing import Any
 import pytest
 from conftest import EXAMPLE_DIR
 from lxml import etree
+from support.oai_records import BASE, NS_OAI, WHEN, dc_doc, oai_record, walk
 from support.synthetic import dc_xml_fragment, make_records
 from support.xsd import oai_schema
 
 from stook.crosswalk import (
-    FULL_TEXT_MIN_CHARS,
     NS_DC,
     NS_OAI_DC,
     SOURCE_PATH,
     TEXT_PATH,
     XML_LANG,
+    CrosswalkOptions,
     crosswalk_record,
     date_entry,
     identifier_with_scheme,
@@ -25,33 +26,6 @@ from stook.crosswalk import (
 )
 from stook.record import load_record
 from stook.schema import validate_record
-
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
-BASE = "http://127.0.0.1:9/oai"
-WHEN = "2024-05-01T12:00:00.000000Z"
-
-
-def oai_record(identifier: str, metadata: str, *, sets: tuple[str, ...] = ("history",)) -> Any:
-    specs = "".join(f"<setSpec>{s}</setSpec>" for s in sets)
-    xml = (
-        f'<record xmlns="{NS_OAI}"><header><identifier>{identifier}</identifier>'
-        f"<datestamp>2021-03-04T05:06:07Z</datestamp>{specs}</header>"
-        f"<metadata>{metadata}</metadata></record>"
-    )
-    return etree.fromstring(xml.encode("utf-8"))
-
-
-def dc_doc(*elements: tuple[str, str] | tuple[str, str, str]) -> str:
-    parts = []
-    for item in elements:
-        name, value = item[0], item[1]
-        lang = f' xml:lang="{item[2]}"' if len(item) == 3 else ""
-        parts.append(f"<dc:{name}{lang}>{value}</dc:{name}>")
-    return f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}">{"".join(parts)}</oai_dc:dc>'
-
-
-def walk(element: Any, prefix: str = "oai_dc") -> Any:
-    return crosswalk_record(element, base_url=BASE, metadata_prefix=prefix, retrieved_at=WHEN)
 
 
 def dc_children(root: Any) -> list[tuple[str, str | None, str | None]]:
@@ -124,14 +98,15 @@ def test_structured_fields_of_a_messy_record() -> None:
             "given": "Yuri",
             "roles": ["creator", "contributor"],
         },
-        {"name": "Example Ministry of Things", "roles": ["creator"]},
+        {"name": "Example Ministry of Things", "name_type": "organizational", "roles": ["creator"]},
         {"name": "Example Archives", "name_type": "organizational", "roles": ["publisher"]},
     ]
     assert record["dates"] == [
         {"type": "unspecified", "value": "1961-04-26", "display": "1961-04-26"},
         {"type": "unspecified", "value": "1961~", "display": "ca. 1961"},
-        {"type": "unspecified", "display": "spring 1961"},
+        {"type": "unspecified", "value": "1961-21", "display": "spring 1961"},
         {"type": "issued", "value": "1962-01", "display": "Issued: 1962-01"},
+        {"type": "coverage", "value": "1961/1962", "display": "1961-1962"},
     ]
     assert record["languages"] == [{"code": "en", "label": "eng"}, {"code": "ru", "label": "rus"}]
     assert record["identifiers"] == [
@@ -159,6 +134,10 @@ def test_structured_fields_of_a_messy_record() -> None:
     # the lossless block keeps the value exactly as written, and every repeat
     assert record["dc"]["description"] == [{"value": "  A short   abstract. "}]
     assert record["dc"]["language"][3] == {"value": "Klingon dialect of the south"}
+    assert record["extensions"]["stook:crosswalk-notes"] == [
+        "dc:language 'Klingon dialect of the south' is not a BCP 47 language tag or a language name; "
+        "not in languages"
+    ]
     assert len(record["dc"]["subject"]) == 2
     assert record["record_source"] == {
         "method": "harvest",
@@ -219,24 +198,18 @@ def test_date_ranges_and_datetimes() -> None:
     assert date_entry("") is None
 
 
-def test_full_text_rule_moves_long_paragraphed_description_to_text() -> None:
+def test_marked_full_text_becomes_the_bags_text_and_stays_a_description() -> None:
     paragraph = "The delegation was received at the ministry at ten o'clock. " * 10
     full = f"Full text:\n\n{paragraph}\n\n{paragraph}"
-    long_single = "x" * (FULL_TEXT_MIN_CHARS + 10)  # long but one paragraph: an abstract
-    assert len(full) >= FULL_TEXT_MIN_CHARS
+    assert len(full) >= 1000
     element = oai_record(
         "oai:example.org:7",
-        dc_doc(
-            ("title", "T"),
-            ("description", "Short."),
-            ("description", full),
-            ("description", long_single),
-            ("language", "en"),
-        ),
+        dc_doc(("title", "T"), ("description", "Short."), ("description", full), ("language", "en")),
     )
     walked = walk(element)
     assert walked.text == full + "\n"
-    assert [d["value"] for d in walked.record["descriptions"]] == ["Short.", long_single]
+    values = [d["value"] for d in walked.record["descriptions"]]
+    assert values[0] == "Short." and values[1] == " ".join(full.split())  # never removed from the record
     assert walked.record["dc"]["description"][1]["value"] == full
     assert {
         "path": TEXT_PATH,
@@ -248,6 +221,39 @@ def test_full_text_rule_moves_long_paragraphed_description_to_text() -> None:
     assert validate_record(walked.record) == []
 
 
+def test_paragraphed_abstracts_up_to_3400_characters_are_not_full_text() -> None:
+    paragraph = "We measured the depth of the harbour at forty stations over three seasons. " * 9
+    for paragraphs in (2, 3, 4, 5):
+        abstract = "\n\n".join([paragraph.strip()] * paragraphs)
+        assert 1000 <= len(abstract) <= 3400
+        walked = walk(oai_record("oai:x:1", dc_doc(("title", "T"), ("description", abstract))))
+        assert walked.text is None
+        assert walked.record["descriptions"] == [{"value": " ".join(abstract.split())}]
+        assert walked.record["metadata_only"] is True
+
+
+def test_unmarked_full_text_by_length_and_the_threshold_option() -> None:
+    line = "Line of the transcribed letter, as the clerk copied it into the register.\n"
+    long_text = line * 120  # ~9,000 characters on many lines
+    single_line = "x" * 9000  # long but one line: not a document's text
+    element = oai_record("oai:x:2", dc_doc(("title", "T"), ("description", long_text),
+                                           ("description", single_line)))
+    assert walk(element).text == long_text.strip("\n") + "\n"
+    # a higher threshold keeps it an abstract; a lower one takes a shorter text
+    assert walk(element, options=CrosswalkOptions(full_text_min_chars=20_000)).text is None
+    short = oai_record("oai:x:3", dc_doc(("title", "T"), ("description", line * 30)))
+    assert walk(short).text is None
+    assert walk(short, options=CrosswalkOptions(full_text_min_chars=2000)).text is not None
+
+
+def test_crosswalk_options_refuse_nonsense() -> None:
+    from stook.errors import UsageError
+
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(UsageError, match="full_text_min_chars"):
+            CrosswalkOptions(full_text_min_chars=bad)  # type: ignore[arg-type]
+
+
 def test_record_without_title_is_invalid_not_invented() -> None:
     element = oai_record("oai:example.org:8", dc_doc(("title", "   "), ("creator", "Smith, Jane")))
     record = walk(element).record
@@ -257,17 +263,14 @@ def test_record_without_title_is_invalid_not_invented() -> None:
     assert "title" in problems[0].message
 
 
-def test_other_prefix_gets_a_minimal_record() -> None:
-    mods = (
-        '<mods xmlns="http://www.loc.gov/mods/v3"><titleInfo><title>A MODS title</title></titleInfo>'
-        "<name><namePart>Smith</namePart></name></mods>"
-    )
-    walked = walk(oai_record("oai:example.org:9", mods), prefix="mods")
+def test_unknown_format_gets_a_minimal_record() -> None:
+    doc = '<thing xmlns="urn:example:things"><label><title>A thing\'s title</title></label><y>1</y></thing>'
+    walked = walk(oai_record("oai:example.org:9", doc), prefix="things")
     record = walked.record
     assert validate_record(record) == []
-    assert record["title"] == "A MODS title"
+    assert record["title"] == "A thing's title"
     assert "dc" not in record and "agents" not in record
-    assert record["record_source"]["metadata_prefix"] == "mods"
+    assert record["record_source"]["metadata_prefix"] == "things"
     assert record["metadata_only"] is True
     # nothing usable as a title: the OAI identifier stands in
     bare = walk(oai_record("oai:example.org:10", '<x xmlns="urn:x"><y>1</y></x>'), prefix="x")

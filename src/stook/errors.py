@@ -256,3 +256,9 @@ class TransferError(StookError):
     """An export or a receive could not be done safely."""
 
     exit_code = 1
+
+
+class CrosswalkError(StookError, ValueError):
+    """Harvested metadata cannot be read as a record at all (the record is quarantined)."""
+
+    exit_code = 1

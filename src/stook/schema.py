@@ -51,7 +51,8 @@ def _is_edtf_text(value: str) -> bool:
     # The edtf grammar costs ~20 ms a call; the plain forms most archives use
     # (1961, 1961-04, 1961-04-26) are checked here with the calendar instead.
     plain = _PLAIN_DATE.match(value)
-    if plain and int(plain.group(1)) > 0:
+    season = plain is not None and plain.group(3) is None and (plain.group(2) or "") > "12"
+    if plain and int(plain.group(1)) > 0 and not season:  # 2003-21 is a season: the grammar decides
         year, month, day = (int(g) if g is not None else 1 for g in plain.groups())
         try:
             date(year, month, day)  # stricter than edtf, which accepts 1961-02-29

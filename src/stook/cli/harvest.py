@@ -39,7 +39,14 @@ def _page_bar() -> Iterator[Callable[[PageProgress], None] | None]:
 @main.command(name="harvest")
 @click.argument("base_url")
 @click.option("--prefix", "metadata_prefix", default="oai_dc", show_default=True,
-              help="metadataPrefix to harvest (oai_dc gets the full crosswalk; others are kept raw).")
+              help="metadataPrefix to harvest. oai_dc, qualified DC, MODS, MARCXML and DataCite get a "
+              "full crosswalk whatever their prefix is called; others are kept raw (see --list-formats).")
+@click.option("--list-formats", is_flag=True,
+              help="Show the formats BASE_URL offers (ListMetadataFormats) and which stook crosswalks "
+              "fully; harvest nothing.")
+@click.option("--full-text-min-chars", type=click.IntRange(min=1), default=8000, show_default=True,
+              help="A description this long, on several lines, is the document's full text (one headed "
+              "'Full text:' needs 1000); it goes to data/text.txt and stays a description.")
 @click.option("--set", "set_spec", help="Harvest only this set (setSpec).")
 @click.option("--from", "from_", metavar="DATE",
               help="Only records changed since DATE (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ). "
@@ -71,6 +78,8 @@ def _page_bar() -> Iterator[Callable[[PageProgress], None] | None]:
 def harvest_command(
     base_url: str,
     metadata_prefix: str,
+    list_formats: bool,
+    full_text_min_chars: int,
     set_spec: str | None,
     from_: str | None,
     until: str | None,
@@ -99,10 +108,18 @@ def harvest_command(
     \b
     stook harvest https://example.org/oai --store bags
     stook harvest https://example.org/oai --set history --from 2024-01-01 --json
+    stook harvest https://example.org/oai --list-formats
+    stook harvest https://example.org/oai --prefix mods --store bags
     """
+    from stook.crosswalk import CrosswalkOptions
+
+    if list_formats:
+        _print_formats(base_url, timeout, max_retries, max_wait, as_json)
+        return
     config = HarvestConfig(
         base_url=base_url,
         metadata_prefix=metadata_prefix,
+        crosswalk=CrosswalkOptions(full_text_min_chars=full_text_min_chars),
         set_spec=set_spec,
         from_=from_,
         until=until,
@@ -127,3 +144,20 @@ def harvest_command(
             click.echo(f"quarantined: {where}", err=True)
     if summary.exit_code:
         click.get_current_context().exit(summary.exit_code)
+
+
+def _print_formats(base_url: str, timeout: float, max_retries: int, max_wait: float, as_json: bool) -> None:
+    """``--list-formats``: one line per format (prefix, what stook does, namespace)."""
+    from stook.crosswalk import offered_formats
+    from stook.harvest.client import RetryPolicy
+
+    formats = offered_formats(
+        base_url, policy=RetryPolicy(timeout=timeout, max_retries=max_retries, max_wait=max_wait)
+    )
+    if as_json:
+        echo_json([f.to_dict() for f in formats])
+        return
+    width = max((len(f.prefix) for f in formats), default=0)
+    support = max((len(f.support) for f in formats), default=0)
+    for found in formats:
+        click.echo(f"{found.prefix:<{width}}  {found.support:<{support}}  {found.namespace}")

@@ -84,6 +84,15 @@ class Page:
 
 
 @dataclass(frozen=True)
+class MetadataFormat:
+    """One ``metadataFormat`` of a ListMetadataFormats answer."""
+
+    prefix: str
+    schema: str
+    namespace: str
+
+
+@dataclass(frozen=True)
 class IdentifyInfo:
     """What stook needs from Identify."""
 
@@ -294,6 +303,18 @@ class OAIClient:
             deleted_record=getattr(model, "deletedRecord", None),
             response_date=page.response_date if page else None,
         )
+
+    def list_metadata_formats(self) -> list[MetadataFormat]:
+        """The formats the repository offers (ListMetadataFormats), in its order."""
+        page = self.request({"verb": "ListMetadataFormats"})
+        formats = []
+        for element in page.root.iterfind(f"{{{NS_OAI}}}ListMetadataFormats/{{{NS_OAI}}}metadataFormat"):
+            formats.append(MetadataFormat(
+                prefix=(element.findtext(f"{{{NS_OAI}}}metadataPrefix") or "").strip(),
+                schema=(element.findtext(f"{{{NS_OAI}}}schema") or "").strip(),
+                namespace=(element.findtext(f"{{{NS_OAI}}}metadataNamespace") or "").strip(),
+            ))
+        return formats
 
 
 _OAI_HINTS = {

@@ -26,7 +26,7 @@ import requests
 from lxml import etree
 
 from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, remove_tree
-from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, crosswalk_record, read_header
+from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, CrosswalkOptions, crosswalk_record, read_header
 from stook.errors import HarvestError, RecordInvalid, UsageError
 from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
@@ -47,6 +47,7 @@ class HarvestConfig:
 
     base_url: str
     metadata_prefix: str = "oai_dc"
+    crosswalk: CrosswalkOptions = field(default_factory=CrosswalkOptions, kw_only=True)
     set_spec: str | None = None
     from_: str | None = None
     until: str | None = None
@@ -400,6 +401,7 @@ class _Harvest:
                     base_url=config.base_url,
                     metadata_prefix=config.metadata_prefix,
                     retrieved_at=retrieved_at,
+                    options=config.crosswalk,
                 )
             except ValueError as exc:  # metadata that cannot be read as a record at all
                 failures.append(self._quarantine_broken(page, element, str(exc)))
