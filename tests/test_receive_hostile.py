@@ -25,6 +25,7 @@ from support.transfer_helpers import (
 )
 
 from stook.cli import main
+from stook.cli.base import with_flag
 from stook.store import Store
 from stook.transfer import ExportOptions, export_bags
 
@@ -56,7 +57,9 @@ def _receive(runner: CliRunner, world: dict[str, Path], archive: Path, *extra: s
 
 
 def _messages(report: dict) -> str:
-    return "\n".join(f"{p['location']}: {p['message']}" for p in report.get("errors", []))
+    """The errors as the command line shows them, each with the flag that would change it."""
+    return "\n".join(with_flag(f"{p['location']}: {p['message']}", p.get("option"))
+                     for p in report.get("errors", []))
 
 
 def _write(world: dict[str, Path], name: str, data: bytes) -> Path:

@@ -34,6 +34,7 @@ from support.transfer_helpers import (
 
 from stook.bagwriter import PayloadItem
 from stook.cli import main
+from stook.cli.base import with_flag
 from stook.store import Store
 from stook.transfer import ExportOptions, Limits, ReceiveOptions, export_bags, receive_bags
 
@@ -56,7 +57,9 @@ def _receive(runner: CliRunner, store: Path, archive: Path, *extra: str) -> tupl
 
 
 def _errors(report: dict) -> str:
-    return "\n".join(f"{p['location']}: {p['message']}" for p in report.get("errors", []))
+    """The errors as the command line shows them, each with the flag that would change it."""
+    return "\n".join(with_flag(f"{p['location']}: {p['message']}", p.get("option"))
+                     for p in report.get("errors", []))
 
 
 @pytest.fixture
@@ -129,7 +132,7 @@ def test_a_genuine_compressible_bag_passes_once_the_ratio_is_raised(tmp_path: Pa
     assert archive is not None
     Store.open(tmp_path / "B", create=True).close()
     code, _stderr, report = _receive(runner, tmp_path / "B", archive)
-    assert code == 1 and "raise max_ratio / --max-ratio" in _errors(report)
+    assert code == 1 and "raise it if the bag is genuine) [--max-ratio]" in _errors(report)
     code, stderr, report = _receive(runner, tmp_path / "B", archive, "--max-ratio", "5000")
     assert code == 0, stderr
     assert report["status"] == "new" and report["errors"] == []

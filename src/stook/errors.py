@@ -26,6 +26,7 @@ class StookError(Exception):
         record_id: str | None = None,
         url: str | None = None,
         hint: str | None = None,
+        option: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -33,6 +34,9 @@ class StookError(Exception):
         self.record_id = record_id
         self.url = url
         self.hint = hint
+        # The library parameter the error is about (``max_bytes``); the command line
+        # names its own flag for it. Library messages never name command-line flags.
+        self.option = option
 
     def __str__(self) -> str:
         text = self.message
@@ -42,7 +46,7 @@ class StookError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
-        for key in ("path", "record_id", "url", "hint"):
+        for key in ("path", "record_id", "url", "hint", "option"):
             value = getattr(self, key)
             if value is not None:
                 data[key] = value
@@ -61,6 +65,7 @@ class Problem:
     message: str
     found: Any = None
     expected: str | None = None
+    option: str | None = None  # the parameter that would change the outcome (see StookError)
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}"
@@ -71,6 +76,8 @@ class Problem:
             data["found"] = self.found
         if self.expected is not None:
             data["expected"] = self.expected
+        if self.option is not None:
+            data["option"] = self.option
         return data
 
 

@@ -158,7 +158,8 @@ class DaskExecutor(Executor):
             import distributed
         except ImportError as exc:
             raise UsageError(
-                f"--scheduler {address} needs the Dask distributed package, which is not installed",
+                f"the Dask scheduler {address} needs the Dask distributed package, which is not installed",
+                option="scheduler",
                 hint="install it with: pip install 'stook[dask]'",
             ) from exc
         self._distributed = distributed
@@ -227,17 +228,18 @@ def default_workers() -> int:
 
 
 def open_executor(*, workers: int | None = None, scheduler: str | None = None) -> Executor:
-    """The executor for ``--workers`` / ``--scheduler``; raises UsageError for a bad address."""
+    """The executor for ``workers`` / ``scheduler``; raises UsageError for a bad address."""
     if scheduler:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
             raise UsageError(
-                f"--scheduler {scheduler!r} is not a Dask scheduler address",
+                f"{scheduler!r} is not a Dask scheduler address",
+                option="scheduler",
                 hint="give it as tcp://HOST:PORT",
             )
         return DaskExecutor(scheduler)
     count = workers if workers is not None else default_workers()
     if count < 1:
-        raise UsageError(f"--workers must be at least 1, not {count}")
+        raise UsageError(f"the number of workers must be at least 1, not {count}", option="workers")
     if count == 1:
         return InlineExecutor()
     return ProcessExecutor(count)

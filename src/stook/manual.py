@@ -86,8 +86,8 @@ def read_text_file(path: Path) -> bytes:
     data = read_bytes(path, what="text file")
     measured = measure_bytes(data, (), utf8=True)
     if measured.bad_utf8 is not None:
-        advice = "convert it to UTF-8, or pass it with --file to keep it as an attachment as is"
-        raise ContentError(not_utf8_message(path, measured.bad_utf8, advice), path=path)
+        advice = "convert it to UTF-8, or add it as an attachment to keep it as is"
+        raise ContentError(not_utf8_message(path, measured.bad_utf8, advice), path=path, option="files")
     return data
 
 

@@ -71,7 +71,7 @@ def load_profile(path: str | os.PathLike[str]) -> BagitProfile:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise UsageError(f"{file}: profile file not found; check --profile", path=file) from exc
+        raise UsageError(f"{file}: profile file not found", path=file, option="profile") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{file}: cannot read the profile file: {exc}", path=file) from exc
     return _parse(text, str(file))

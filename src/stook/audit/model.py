@@ -28,7 +28,8 @@ def parse_duration(text: str) -> timedelta:
         pos = match.end()
     if not cleaned or pos != len(cleaned):
         raise UsageError(
-            f"--max-age {text!r} is not a duration",
+            f"{text!r} is not a duration",
+            option="max_age",
             hint="write a number and a unit: 30d, 12h, 90m, 45s or 2w (combinations like 1d12h work)",
         )
     return timedelta(seconds=seconds)

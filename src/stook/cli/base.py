@@ -31,7 +31,7 @@ class StookGroup(click.Group):
         except StookError as exc:
             if ctx.meta.get("stook.json"):
                 click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {with_flag(str(exc), exc.option)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: work already made durable is kept", err=True)
@@ -45,6 +45,21 @@ def main() -> None:
 
     Every change to a store is recorded as a PREMIS event in the store's ledger.
     """
+
+
+# Library parameters whose command-line flag is not simply "--" and the name with hyphens.
+FLAGS = {"set_spec": "--set", "metadata_prefix": "--prefix", "from_": "--from", "texts": "--text",
+         "files": "--file", "record_only": "--record-only"}
+
+
+def flag(option: str) -> str:
+    """The command-line flag of a library parameter (``max_bytes`` -> ``--max-bytes``)."""
+    return FLAGS.get(option) or "--" + option.rstrip("_").replace("_", "-")
+
+
+def with_flag(message: str, option: str | None) -> str:
+    """A library message, with the flag that changes the outcome named for the command line."""
+    return f"{message} [{flag(option)}]" if option else message
 
 
 def store_option(func: F) -> F:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from stook.bagwriter import human_size
-from stook.cli.base import echo_json, json_option, main, progress, store_option
+from stook.cli.base import echo_json, json_option, main, progress, store_option, with_flag
 from stook.profile import load_profile
 from stook.store import LEDGER_FILE, Store
 from stook.transfer import (
@@ -87,7 +87,7 @@ def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_version
             else:
                 click.echo(f"refused: {r.source.directory} is not a valid bag; not exported", err=True)
                 for p in r.errors:
-                    click.echo(f"  error: {p}", err=True)
+                    click.echo(f"  error: {with_flag(str(p), p.option)}", err=True)
     if any(r.status != "exported" for r in results):
         raise SystemExit(1)
 
@@ -154,7 +154,7 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
         for r in results:
             click.echo(r.summary(), err=True)
             for p in r.errors:
-                click.echo(f"  error: {p}", err=True)
+                click.echo(f"  error: {with_flag(str(p), p.option)}", err=True)
             for p in r.warnings:
                 click.echo(f"  warning: {p}", err=True)
             if r.path is not None:

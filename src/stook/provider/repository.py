@@ -96,11 +96,12 @@ class Repository:
         if not self.ledger_path.is_file():
             if self.root.is_dir():
                 raise StoreError(
-                    f"{self.root}: not a stook store (no {LEDGER_FILE}); check --store, "
+                    f"{self.root}: not a stook store (no {LEDGER_FILE}); check the store path, "
                     "or bag a record into it first",
                     path=self.root,
                 )
-            raise StoreError(f"{self.root}: store not found; check --store or $STOOK_STORE", path=self.root)
+            raise StoreError(f"{self.root}: store not found; check the store path ($STOOK_STORE)",
+                             path=self.root)
         self._local = threading.local()
         with self.reading() as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -119,7 +119,7 @@ def resolve_sources(
             unknown.append(ref)
         sources.extend(found)
     if unknown:
-        where = f"store {store.root}" if store else "no store (none found at --store)"
+        where = f"store {store.root}" if store else "no store (none found at the store path)"
         raise UsageError(
             f"nothing to export for {', '.join(repr(u) for u in unknown)}: not a record identifier, "
             f"bag name or label in {where}, and not a bag directory",
@@ -168,14 +168,15 @@ def _directory_label(path: Path) -> str:
 
 
 def choose_format(options: ExportOptions, count: int) -> Format:
-    """The format asked for, or the one the --to file name implies, or tar."""
+    """The format asked for, or the one the destination's file name implies, or tar."""
     implied = format_from_name(options.to) if count == 1 and not options.to.is_dir() else None
     if options.format is None:
         return implied or DEFAULT_FORMAT
     if implied is not None and implied != options.format:
         raise UsageError(
-            f"--to {options.to} names a {implied} file but --format is {options.format}; "
-            "make them agree"
+            f"{options.to} names a {implied} file but the format asked for is {options.format}; "
+            "make them agree",
+            option="format",
         )
     return options.format
 
@@ -195,15 +196,15 @@ def destinations(sources: Sequence[BagSource], options: ExportOptions, fmt: Form
         targets = [to]
     else:
         if to.exists() and not to.is_dir():
-            raise UsageError(f"--to {to}: exists and is not a directory; exporting "
-                             f"{len(sources)} bag(s) as {fmt} needs a directory")
+            raise UsageError(f"{to}: exists and is not a directory; exporting "
+                             f"{len(sources)} bag(s) as {fmt} needs a directory", path=to, option="to")
         targets = [to / (s.label + SUFFIXES[fmt]) for s in sources]
     clashes = [t for t in targets if t.exists() or (fmt != "dir" and _sidecar(t).exists())]
     if clashes:
         raise UsageError(
             f"{clashes[0]} already exists{f' (and {len(clashes) - 1} more)' if len(clashes) > 1 else ''}; "
-            "stook never overwrites an export: remove it or choose another --to",
-            path=clashes[0],
+            "stook never overwrites an export: remove it or choose another destination",
+            path=clashes[0], option="to",
         )
     if len(set(targets)) != len(targets):
         raise UsageError("two bags would be exported to the same name; export them separately")
@@ -236,8 +237,8 @@ def export_bags(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"--to {options.to}: cannot create the directory {folder}: {exc.strerror}",
-                         path=folder) from exc
+        raise UsageError(f"{options.to}: cannot create the directory {folder}: {exc.strerror}",
+                         path=folder, option="to") from exc
     results = []
     for source, target in zip(sources, targets, strict=True):
         results.append(export_one(source, target, fmt, store, workers=options.workers))

@@ -104,8 +104,8 @@ class Sink:
 
     # -- reporting ----------------------------------------------------------------
 
-    def error(self, name: str, message: str) -> None:
-        self.result.errors.append(Problem(show_name(name), message))
+    def error(self, name: str, message: str, *, option: str | None = None) -> None:
+        self.result.errors.append(Problem(show_name(name), message, option=option))
 
     def warn(self, name: str, message: str) -> None:
         self.result.warnings.append(Problem(show_name(name), message))
@@ -182,9 +182,9 @@ class Sink:
     def count_entry(self, raw: str) -> None:
         self.entries += 1
         if self.entries > self.limits.max_files:
-            self.error(raw, f"more than {self.limits.max_files} entries: over the cap max_files "
-                            "(--max-files); nothing was added (raise max_files / --max-files if the "
-                            "bag is genuine)")
+            self.error(raw, f"more than {self.limits.max_files} entries: over the cap on entries "
+                            "(max_files); nothing was added (raise it if the bag is genuine)",
+                       option="max_files")
             raise StopExtraction
 
     # -- writing ------------------------------------------------------------------
@@ -266,9 +266,9 @@ class Sink:
         self.result.files += 1
 
     def over_bytes(self, raw: str, how: str) -> None:
-        self.error(raw, f"entry {how} past the cap max_bytes (--max-bytes) of {self.limits.max_bytes} "
-                        "bytes extracted; nothing was added (raise max_bytes / --max-bytes if the bag "
-                        "is genuine)")
+        self.error(raw, f"entry {how} past the cap on bytes extracted (max_bytes) of "
+                        f"{self.limits.max_bytes} bytes; nothing was added (raise it if the bag is genuine)",
+                   option="max_bytes")
         raise StopExtraction
 
     def check_ratio(self, raw: str, written: int, compressed: int | None, total: int,
@@ -288,9 +288,9 @@ class Sink:
                                  f"from a {size}-byte archive)")
 
     def over_ratio(self, raw: str, how: str) -> None:
-        self.error(raw, f"{how}: over the expansion-ratio cap max_ratio (--max-ratio) of "
+        self.error(raw, f"{how}: over the expansion-ratio cap (max_ratio) of "
                         f"{self.limits.max_ratio:g}:1, the mark of a compression bomb; nothing was "
-                        "added (raise max_ratio / --max-ratio if the bag is genuine)")
+                        "added (raise it if the bag is genuine)", option="max_ratio")
         raise StopExtraction
 
     def declare(self, name: str, declared: int) -> None:

@@ -38,13 +38,13 @@ def extract_zip(source: Path, sink: Sink) -> None:
     with archive:
         infos = archive.infolist()
         if len(infos) > sink.limits.max_files:
-            sink.error(source.name, f"lists {len(infos)} entries: over the cap max_files (--max-files) "
-                                    f"of {sink.limits.max_files}; nothing was added")
+            sink.error(source.name, f"lists {len(infos)} entries: over the cap on entries (max_files) "
+                                    f"of {sink.limits.max_files}; nothing was added", option="max_files")
             raise StopExtraction
         declared = sum(i.file_size for i in infos)
         if declared > sink.limits.max_bytes:
-            sink.error(source.name, f"declares {declared} bytes: over the cap max_bytes (--max-bytes) "
-                                    f"of {sink.limits.max_bytes}; nothing was added")
+            sink.error(source.name, f"declares {declared} bytes: over the cap on bytes (max_bytes) "
+                                    f"of {sink.limits.max_bytes}; nothing was added", option="max_bytes")
             raise StopExtraction
         for info in infos:  # what the archive declares, judged before anything is written
             if not info.is_dir():

@@ -523,7 +523,7 @@ class _Run:
             if self.mode == "fast":
                 self.report.warn(
                     "no-oxum",
-                    "bag-info.txt has no Payload-Oxum, so --fast could only check"
+                    "bag-info.txt has no Payload-Oxum, so a fast check could only check"
                     " completeness",
                 )
             return
