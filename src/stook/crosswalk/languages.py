@@ -28,11 +28,12 @@ _SPLIT = re.compile(r"\s*[;,]\s*")
 @lru_cache(maxsize=8192)
 def _canonical(text: str) -> str | None:
     import langcodes
+    from langcodes.tag_parser import LanguageTagError
 
     if _TAG_SHAPE.match(text):
         try:
             language = langcodes.Language.get(text.replace("_", "-"))
-        except (langcodes.LanguageTagError, ValueError, KeyError):
+        except (LanguageTagError, ValueError, KeyError):
             return None
         return language.to_tag() if language.is_valid() else None
     return _by_name(text)
@@ -54,6 +55,7 @@ def _by_name(text: str) -> str | None:
     of the south" -> tlh); a crosswalk must not guess, so only the exact name counts.
     """
     import langcodes
+    from langcodes.tag_parser import LanguageTagError
     from language_data.names import get_trie_value, normalize_name
 
     key = normalize_name(text)
@@ -62,7 +64,7 @@ def _by_name(text: str) -> str | None:
         return None
     try:
         found = langcodes.Language.get(get_trie_value(names, key))
-    except (langcodes.LanguageTagError, ValueError, KeyError):
+    except (LanguageTagError, ValueError, KeyError):
         return None
     return str(found.to_tag()) if found.is_valid() else None
 

@@ -57,9 +57,10 @@ class Tracker:
         if element is None:
             return None
         value = element.get(name)
-        if value is not None:
-            self._attrs.setdefault(element, set()).add(attribute_name(name))
-        return value
+        if value is None:
+            return None
+        self._attrs.setdefault(element, set()).add(attribute_name(name))
+        return str(value)
 
     def lang(self, element: Any | None) -> str | None:
         """``xml:lang`` (or a plain ``lang`` attribute), marked as used."""

@@ -176,7 +176,7 @@ class OAIClient:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: base * 2^attempt, scaled by 0.5..1, capped."""
         delay = self.policy.backoff * (2**attempt)
-        return min(self.policy.max_wait, delay) * (0.5 + 0.5 * self._rng())
+        return float(min(self.policy.max_wait, delay) * (0.5 + 0.5 * self._rng()))
 
     def _wait(self, seconds: float) -> None:
         seconds = max(0.0, min(seconds, self.policy.max_wait))
