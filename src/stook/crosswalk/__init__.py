@@ -25,12 +25,8 @@ from stook.crosswalk.common import (
     DC_ELEMENTS,
     FULL_TEXT_MIN_CHARS,
     MARKED_FULL_TEXT_MIN_CHARS,
-    NS_DC,
-    NS_OAI,
-    NS_OAI_DC,
     SOURCE_PATH,
     TEXT_PATH,
-    XML_LANG,
     Crosswalked,
     CrosswalkOptions,
     OAIHeader,
@@ -51,6 +47,7 @@ from stook.crosswalk.identifiers import identifier_with_scheme
 from stook.crosswalk.languages import language_tag, normalize_language
 from stook.crosswalk.native import NATIVE_NS, NATIVE_TAG, record_from_native
 from stook.crosswalk.todc import record_to_oai_dc
+from stook.xmlns import NS_DC, NS_OAI, NS_OAI_DC, XML_LANG
 
 __all__ = [
     "CROSSWALKS",

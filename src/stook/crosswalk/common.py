@@ -7,21 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stook.errors import UsageError
-
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
-NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_DCTERMS = "http://purl.org/dc/terms/"
-NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NS_XML = "http://www.w3.org/XML/1998/namespace"
-NS_XLINK = "http://www.w3.org/1999/xlink"
-NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-XML_LANG = f"{{{NS_XML}}}lang"
-OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
-NS_MODS = "http://www.loc.gov/mods/v3"
-NS_MARC = "http://www.loc.gov/MARC21/slim"
-NS_DATACITE_KERNELS = tuple(f"http://datacite.org/schema/kernel-{v}" for v in ("4", "3", "2.2", "2.1", "2.0"))
-NS_OAI_DATACITE = ("http://schema.datacite.org/oai/oai-1.1/", "http://schema.datacite.org/oai/oai-1.0/")
+from stook.xmlns import (
+    NS_RDF,
+    NS_XLINK,
+    NS_XML,
+    NS_XSI,
+)
 
 TEXT_PATH = "text.txt"
 SOURCE_PATH = "source/record.xml"

@@ -20,11 +20,12 @@ from typing import Any
 
 from stook.crosswalk.agents import agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import NS_DATACITE_KERNELS as NS_KERNELS
-from stook.crosswalk.common import NS_OAI_DATACITE, child_elements, clean, local
+from stook.crosswalk.common import child_elements, clean, local
 from stook.crosswalk.identifiers import typed_identifier, typed_prefixed
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
+from stook.xmlns import NS_DATACITE_KERNELS as NS_KERNELS
+from stook.xmlns import NS_OAI_DATACITE
 
 __all__ = ["NS_KERNELS", "NS_OAI_DATACITE", "DataCiteCrosswalk", "crosswalk_datacite", "resource_of"]
 _TITLE_TYPES = {"AlternativeTitle": "alternative", "Subtitle": "subtitle", "TranslatedTitle": "translated",

@@ -22,9 +22,6 @@ from stook.crosswalk.agents import agent_entry
 from stook.crosswalk.builder import RecordBuilder, coverage_label, date_entry, term
 from stook.crosswalk.common import (
     DC_ELEMENTS,
-    NS_DC,
-    NS_DCTERMS,
-    XML_LANG,
     CrosswalkOptions,
     attribute_name,
     clean,
@@ -34,6 +31,7 @@ from stook.crosswalk.dates import to_edtf
 from stook.crosswalk.fulltext import is_full_text
 from stook.crosswalk.identifiers import TYPE_SCHEMES, is_identifier_like, parse_identifier, typed_identifier
 from stook.crosswalk.languages import language_tag
+from stook.xmlns import NS_DC, NS_DCTERMS, XML_LANG
 
 DCItems = dict[str, list[dict[str, Any]]]
 

@@ -15,13 +15,6 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from stook.crosswalk.common import (
-    NS_DATACITE_KERNELS,
-    NS_DC,
-    NS_MARC,
-    NS_MODS,
-    NS_OAI,
-    NS_OAI_DATACITE,
-    NS_OAI_DC,
     SOURCE_PATH,
     TEXT_MEDIA_TYPE,
     TEXT_PATH,
@@ -37,6 +30,7 @@ from stook.crosswalk.dc import crosswalk_dc
 from stook.crosswalk.native import NATIVE_NS, NATIVE_TAG, record_from_native
 from stook.crosswalk.qdc import QDC_NAMESPACES, is_qualified_dc
 from stook.errors import CrosswalkError
+from stook.xmlns import NS_DATACITE_KERNELS, NS_DC, NS_MARC, NS_MODS, NS_OAI, NS_OAI_DATACITE, NS_OAI_DC
 
 if TYPE_CHECKING:
     import requests

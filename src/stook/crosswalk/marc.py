@@ -20,12 +20,17 @@ from typing import Any
 
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import NS_MARC, child_elements, clean, local
+from stook.crosswalk.common import (
+    child_elements,
+    clean,
+    local,
+)
 from stook.crosswalk.dates import checked, marc_year
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
 from stook.schema import is_edtf
+from stook.xmlns import NS_MARC
 
 __all__ = ["NS_MARC", "MarcCrosswalk", "crosswalk_marc", "fixed_dates", "strip_isbd"]
 _THESAURI = {"0": "lcsh", "1": "lcshac", "2": "mesh", "3": "nal", "5": "cash", "6": "rvm"}

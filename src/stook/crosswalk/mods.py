@@ -23,12 +23,17 @@ from typing import Any
 
 from stook.crosswalk.agents import ROLE_WORDS, agent_entry, role_of
 from stook.crosswalk.builder import RecordBuilder, date_entry, term
-from stook.crosswalk.common import NS_MODS, NS_XLINK, child_elements, clean, local
+from stook.crosswalk.common import (
+    child_elements,
+    clean,
+    local,
+)
 from stook.crosswalk.dates import checked, marc_year, to_edtf
 from stook.crosswalk.identifiers import scheme_for_type, typed_identifier
 from stook.crosswalk.languages import language_tag
 from stook.crosswalk.leftovers import Tracker
 from stook.schema import is_edtf
+from stook.xmlns import NS_MODS, NS_XLINK
 
 __all__ = ["NS_MODS", "ModsCrosswalk", "crosswalk_mods"]
 _HREF = f"{{{NS_XLINK}}}href"

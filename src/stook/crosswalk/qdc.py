@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from stook.crosswalk.common import NS_DC, NS_DCTERMS, child_elements, local
+from stook.crosswalk.common import (
+    child_elements,
+    local,
+)
+from stook.xmlns import NS_DC, NS_DCTERMS
 
 #: Wrapper namespaces known to hold qualified DC.
 QDC_NAMESPACES = (

@@ -13,7 +13,10 @@ from typing import Any
 
 from lxml import etree
 
-from stook.crosswalk.common import DC_ELEMENTS, NS_DC, NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA, XML_LANG
+from stook.crosswalk.common import (
+    DC_ELEMENTS,
+)
+from stook.xmlns import NS_DC, NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA, XML_LANG
 
 _CREATOR_ROLES = {"author", "creator", "signatory", "compiler", "interviewer"}
 

@@ -38,6 +38,7 @@ from stook.record import canonical_json
 from stook.schema import schema_id
 from stook.store import RECORD_FILE
 from stook.transfer.foreign import lacks_own_record, minimal_record
+from stook.xmlns import NS_DC, NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA
 
 __all__ = [
     "FORMATS",
@@ -51,10 +52,9 @@ __all__ = [
     "record_from_native",
 ]
 
-OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
-DC_NS = "http://purl.org/dc/elements/1.1/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+OAI_DC_NS = NS_OAI_DC
+DC_NS = NS_DC
+XSI_NS = NS_XSI
 NATIVE_PREFIX = "stook"
 NATIVE_SCHEMA_URL = "https://stook.dev/ns/record/v1/stook-record-v1.xsd"
 NATIVE_SCHEMA_FILE = "stook-record-v1.xsd"

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape, quoteattr
 
 from stook.provider.names import has_xml_illegal, is_valid_oai_identifier, is_valid_set_spec
+from stook.xmlns import NS_OAI, NS_XSI, OAI_SCHEMA
 
 __all__ = [
     "OAI_NS",
@@ -27,9 +28,8 @@ __all__ = [
     "response",
 ]
 
-OAI_NS = "http://www.openarchives.org/OAI/2.0/"
-OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+OAI_NS = NS_OAI
+XSI_NS = NS_XSI
 GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 
 _LIST_ARGS = (frozenset({"metadataPrefix"}), frozenset({"from", "until", "set"}))
