@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from conftest import tree_bytes
 from support.transfer_helpers import bag_members, example_store, snapshot, tar_bytes
 
-from stook.audit import AuditOptions, iter_lines, run_audit
+from stook.audit import AuditOptions, run_audit
 from stook.cli import main
+from stook.cli.render import audit_lines
 from stook.ledger import Event
 from stook.repair import RepairOptions, repair
 from stook.store import Store
@@ -266,7 +267,7 @@ def test_a_bag_directory_gone_altogether_is_restored(world: dict[str, Path]) -> 
         audited = run_audit(store, AuditOptions(workers=1))
         assert audited.bags[0].status == "missing"
         assert (f"  next step:     restore with: stook repair {ID} --version 1 --from <partner copy> "
-                f"--store {world['store']}") in list(iter_lines(audited))
+                f"--store {world['store']}") in list(audit_lines(audited))
         result = repair(store, ID, None, _archive_from(world))
         assert result.status == "repaired" and result.method == "rename", result.problems
         # bagit.txt and bag-info.txt have no record in the store: taken on the partner's tag manifest

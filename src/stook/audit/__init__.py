@@ -33,7 +33,7 @@ from stook.audit.model import (
     SkippedBag,
     parse_duration,
 )
-from stook.audit.report import iter_lines, record_history
+from stook.audit.report import next_step, record_history
 from stook.audit.run import AuditPlan, audit_store, make_jobs, make_tasks, plan_audit, run_audit, scan_store
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
     "check_bags",
     "classify",
     "fix_event",
-    "iter_lines",
+    "next_step",
     "judge",
     "make_jobs",
     "make_tasks",

@@ -1,12 +1,10 @@
-"""What an audit shows a person: one record's history, and the report's lines."""
+"""What an audit tells about a record: its history, and the next step for a failed bag."""
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
 
-from stook.audit.model import AuditResult, BagAudit
-from stook.bagwriter import human_size
+from stook.audit.model import BagAudit
 from stook.errors import UsageError
 from stook.ledger import Event
 from stook.store import Store
@@ -28,42 +26,6 @@ def record_history(store: Store, ref: str) -> tuple[str, list[Event]]:
         if e.identifier == identifier or (e.identifier is None and e.bag in paths)
     ]
     return identifier, events
-
-
-def iter_lines(result: AuditResult, *, quiet: bool = False) -> Iterator[str]:
-    """The human report: failures first (each problem named), then recoveries, then totals."""
-    for b in sorted(result.failures, key=lambda b: b.bag):
-        what = f"{b.identifier} v{b.version}" if b.identifier else "(not in the ledger)"
-        yield f"{b.status.upper():<8} {b.bag}  {what}"
-        if b.status in ("failed", "missing") and b.last_intact:
-            when = "at ingest, " if b.previous_check is None or b.last_intact == b.created else ""
-            yield f"         last seen intact: {when}{b.last_intact}"
-        for p in b.problems:
-            where = "" if p.path and p.message.startswith(p.path) else f"{p.path or b.bag}: "
-            yield f"  {p.kind:<14} {where}{p.message}"
-        step = next_step(b, result.store)
-        if step:
-            yield f"  next step:     {step}"
-    if quiet:
-        return
-    for b in sorted((b for b in result.bags if b.recovered), key=lambda b: b.bag):
-        yield (f"RECOVERED {b.bag}  {b.identifier} v{b.version} (failed at {b.previous_check},"
-               " intact now)")
-    s = result.summary()
-    rate = human_size(int(s["bytes_per_second"])) + "/s"
-    yield (f"audit: {s['checked']} bags checked, {human_size(s['bytes_hashed'])} hashed;"
-           f" {s['ok']} ok, {s['failed']} failed, {s['missing']} missing, {s['unknown']} unknown,"
-           f" {s['recovered']} recovered, {s['skipped']} skipped (not due),"
-           f" {s['deferred']} deferred (over --limit)"
-           + (f", {s['errors']} could not be checked" if s["errors"] else ""))
-    yield (f"       {s['elapsed']:.2f} s, {rate}, {s['bags_per_second']:.1f} bags/s"
-           f" on {s['executor']}")
-    if result.mode == "fast":
-        yield ("       note: --fast: structure, completeness and Payload-Oxum only;"
-               " checksums were NOT verified")
-    if result.interrupted:
-        yield ("       interrupted: the verdicts above are recorded; run stook audit again to"
-               " check the rest")
 
 
 def next_step(bag: BagAudit, store: str) -> str | None:

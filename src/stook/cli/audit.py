@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from stook.audit import AuditOptions, BagAudit, iter_lines, parse_duration, record_history, run_audit
+from stook.audit import AuditOptions, BagAudit, parse_duration, record_history, run_audit
 from stook.cli.base import F, echo_json, json_option, main, progress, store_option
+from stook.cli.render import audit_lines
 from stook.errors import ReadOnlyStore, UsageError
 from stook.ledger import EVENT_TYPES, Event
 from stook.premis import write_premis
@@ -94,7 +95,7 @@ def audit(
     if as_json:
         echo_json(result.to_dict())
     else:
-        for line in iter_lines(result, quiet=quiet):
+        for line in audit_lines(result, quiet=quiet):
             click.echo(line)
     if result.interrupted:
         click.echo("interrupted: every verdict above is recorded in the ledger", err=True)

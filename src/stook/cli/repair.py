@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from stook.cli.base import echo_json, json_option, main, store_option
+from stook.cli.render import repair_line
 from stook.cli.transfer import ByteSize
 from stook.transfer.sink import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, DEFAULT_MAX_RATIO
 
@@ -54,7 +55,7 @@ def repair_command(ref: str, version: int | None, source: Path, store_path: Path
     if as_json:
         echo_json(result.to_dict())
     else:
-        click.echo(result.summary(), err=True)
+        click.echo(repair_line(result), err=True)
         for r in result.replaced:
             click.echo(f"  replaced: {r.phrase()}", err=True)
         for p in result.problems:

@@ -10,6 +10,7 @@ import click
 
 from stook.bagwriter import human_size
 from stook.cli.base import echo_json, json_option, main, progress, store_option, with_flag
+from stook.cli.render import receive_line
 from stook.profile import load_profile
 from stook.store import LEDGER_FILE, Store
 from stook.transfer import (
@@ -152,7 +153,7 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
         echo_json([r.to_dict() for r in results])
     else:
         for r in results:
-            click.echo(r.summary(), err=True)
+            click.echo(receive_line(r), err=True)
             for p in r.errors:
                 click.echo(f"  error: {with_flag(str(p), p.option)}", err=True)
             for p in r.warnings:

@@ -100,14 +100,3 @@ class RepairResult:
             "warnings": [p.to_dict() for p in self.warnings],
             "events": list(self.events),
         }
-
-    def summary(self) -> str:
-        """One line for people: what happened."""
-        what = f"{self.identifier} version {self.version} ({self.bag})"
-        if self.status == "repaired":
-            return (f"repaired: {what}: {len(self.replaced)} file(s) replaced from {self.source}, "
-                    f"{self.kept} intact file(s) untouched; the bag verifies in full")
-        if self.status == "intact":
-            return f"intact: {what}: every file matches its recorded digest; nothing to repair"
-        return (f"refused: {what}: {len(self.problems)} problem(s); nothing was changed "
-                "(bag and ledger as before)")

@@ -34,7 +34,7 @@ from stook.bagspec import (
     payload_algorithms,
     read_manifest,
 )
-from stook.bagwriter import PROFILE_IDENTIFIER, human_size, remove_tree
+from stook.bagwriter import remove_tree
 from stook.errors import NotABag, Problem, StookError
 from stook.ledger import Event
 from stook.profile import BagitProfile, check_bag, declared_profile, stook_profile
@@ -107,22 +107,6 @@ class ReceiveResult:
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
         }
-
-    def summary(self) -> str:
-        """One line for people: what happened to this source."""
-        if self.status == "rejected":
-            return (f"rejected: {self.source}: {len(self.errors)} problem(s); "
-                    "nothing was added to the store")
-        if self.status == "unchanged":
-            return (f"unchanged: {self.identifier} from {self.source} is already stored as version "
-                    f"{self.version}; nothing added")
-        conform = ("conforms to " if self.profile_conforms else "does not conform to ") + (
-            "the stook profile" if self.profile == PROFILE_IDENTIFIER else f"profile {self.profile}")
-        return (
-            f"received: {self.identifier} version {self.version} ({self.status}) from {self.source}: "
-            f"{self.files} files, {human_size(self.bytes)}, valid BagIt {self.bagit_version or '?'}, "
-            f"{', '.join(self.algorithms)} verified, {conform}"
-        )
 
 
 def receive_bags(
