@@ -19,8 +19,9 @@ from stook.bagbuild import RECORD_FILE
 from stook.errors import FilesDropped, StoreError, UsageError
 from stook.ledger import BagVersion, Event
 from stook.store import BagRequest, Store
+from stook.verify.manifests import parse_manifest
 from stook.verify.model import Report
-from stook.verify.tagfiles import decode_tag_file, parse_bagit_txt, parse_manifest, version_tuple
+from stook.verify.tagfiles import decode_tag_file, parse_bagit_txt, version_tuple
 
 _MANIFEST = re.compile(r"^manifest-([a-z0-9]+)\.txt$")
 

@@ -10,12 +10,14 @@ path, transfer, the profile check, the store and the writer all use these.
 from __future__ import annotations
 
 from stook.bagspec.grammar import (
+    ANY_MANIFEST_NAME,
     BOM,
     DECLARATION,
     HEX,
     KNOWN_VERSIONS,
     MANIFEST_LINE,
     MANIFEST_NAME,
+    NOT_ALGORITHM_CHAR,
     ONCE,
     OXUM,
     SINGLE_VALUED,
@@ -43,6 +45,7 @@ from stook.bagspec.readers import (
 )
 
 __all__ = [
+    "ANY_MANIFEST_NAME",
     "BOM",
     "CHUNK",
     "DECLARATION",
@@ -51,6 +54,7 @@ __all__ = [
     "KNOWN_VERSIONS",
     "MANIFEST_LINE",
     "MANIFEST_NAME",
+    "NOT_ALGORITHM_CHAR",
     "ONCE",
     "OPEN_FLAGS",
     "OXUM",

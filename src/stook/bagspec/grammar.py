@@ -16,6 +16,10 @@ DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 BOM = codecs.BOM_UTF8
 #: A manifest or tag manifest name with a normalised algorithm name (RFC 8493 \u00a72.4).
 MANIFEST_NAME = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
+#: A manifest name as found on disk, its algorithm not yet normalised (``manifest-SHA-256.txt``).
+ANY_MANIFEST_NAME = re.compile(r"^(tag)?manifest-(.+)\.txt$")
+#: What normalising an algorithm name (RFC 8493 \u00a72.4) removes, after lower-casing.
+NOT_ALGORITHM_CHAR = re.compile(r"[^a-z0-9]")
 #: One manifest line: a checksum, whitespace, a path (which may itself hold spaces).
 MANIFEST_LINE = re.compile(r"^(\S+)[ \t]+(.*)$", re.DOTALL)
 HEX = re.compile(r"^[0-9A-Fa-f]+$")

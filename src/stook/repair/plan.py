@@ -30,8 +30,9 @@ from typing import Literal
 from stook.errors import Problem
 from stook.repair.files import Tree, supported
 from stook.repair.model import FileRepair, Reference
+from stook.verify.manifests import parse_manifest
 from stook.verify.model import Report
-from stook.verify.tagfiles import decode_tag_file, parse_bagit_txt, parse_manifest, version_tuple
+from stook.verify.tagfiles import decode_tag_file, parse_bagit_txt, version_tuple
 
 _MANIFEST = re.compile(r"^(tag)?manifest-([a-z0-9]+)\.txt$")
 
