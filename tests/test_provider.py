@@ -36,6 +36,7 @@ from support.provider_helpers import (
 from stook.bagwriter import PayloadItem
 from stook.cli import main
 from stook.errors import StoreError, UsageError
+from stook.oainames import is_valid_set_spec
 from stook.provider import (
     ProviderApp,
     group_for_set_spec,
@@ -46,7 +47,6 @@ from stook.provider import (
     serve_in_thread,
     set_spec_for_group,
 )
-from stook.provider.names import is_valid_set_spec
 from stook.provider.tokens import ListState, encode_token, token_key
 from stook.record import canonical_json
 

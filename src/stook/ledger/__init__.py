@@ -33,10 +33,11 @@ from stook.ledger.model import (
     new_uuid,
     utc_now,
 )
+from stook.ledger.salvage import Salvage, SalvageRestore, salvage
 from stook.ledger.sources import Source, SourceTable
 
 
-class Ledger(LedgerDB, BagIndex, EventLog, HarvestLog, SourceTable, ForeignRecords):
+class Ledger(LedgerDB, BagIndex, EventLog, HarvestLog, SourceTable, ForeignRecords, SalvageRestore):
     """Access to one store's SQLite ledger. Cheap to open; migrates on first use
     (a read-only ledger is opened read-only and never migrated)."""
 
@@ -66,12 +67,14 @@ __all__ = [
     "Guarded",
     "HarvestState",
     "Ledger",
+    "Salvage",
     "Source",
     "event_row",
     "foreign_records_of",
     "ledger_error",
     "new_uuid",
     "parse_ingest",
+    "salvage",
     "utc_now",
     "writable",
 ]

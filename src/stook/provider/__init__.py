@@ -12,6 +12,7 @@ clients). Tokens are signed with the store's secret (:mod:`stook.secret`).
 
 from __future__ import annotations
 
+from stook.oainames import group_for_set_spec, oai_identifier, record_identifier, set_spec_for_group
 from stook.provider.app import DEFAULT_ADMIN_EMAIL, ProviderApp, ProviderConfig, make_app
 from stook.provider.formats import (
     NATIVE_NS,
@@ -21,7 +22,6 @@ from stook.provider.formats import (
     record_from_native,
 )
 from stook.provider.listener import ClientLimits
-from stook.provider.names import group_for_set_spec, oai_identifier, record_identifier, set_spec_for_group
 from stook.provider.server import ServeOptions, serve, serve_in_thread
 
 __all__ = [

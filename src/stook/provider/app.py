@@ -20,15 +20,16 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from stook.errors import StookError, UsageError
-from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
-from stook.provider.lists import LOG, Lists, check_prefix
-from stook.provider.names import (
+from stook.ledger.oai import Item, Repository
+from stook.oainames import (
     group_for_set_spec,
     oai_identifier,
     record_identifier,
     set_spec_for_group,
     xml_safe,
 )
+from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
+from stook.provider.lists import LOG, Lists, check_prefix
 from stook.provider.protocol import (
     GRANULARITY,
     OAIError,
@@ -39,7 +40,6 @@ from stook.provider.protocol import (
     text,
     utc_seconds,
 )
-from stook.provider.repository import Item, Repository
 from stook.secret import TokenSecret
 
 __all__ = ["DEFAULT_ADMIN_EMAIL", "ProviderApp", "ProviderConfig", "make_app"]

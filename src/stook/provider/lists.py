@@ -16,10 +16,10 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 
 from stook.errors import StookError
+from stook.ledger.oai import Item, Position, Repository, Selection, Snapshot
+from stook.oainames import is_valid_set_spec, oai_identifier
 from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
-from stook.provider.names import is_valid_set_spec, oai_identifier
 from stook.provider.protocol import OAIError, Request, parse_window, text, utc_seconds
-from stook.provider.repository import Item, Position, Repository, Selection, Snapshot
 from stook.provider.tokens import ListState, TokenError, decode_token, encode_token, token_key
 from stook.secret import TokenSecret
 

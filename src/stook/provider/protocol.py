@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape, quoteattr
 
-from stook.provider.names import has_xml_illegal, is_valid_oai_identifier, is_valid_set_spec
+from stook.oainames import has_xml_illegal, is_valid_oai_identifier, is_valid_set_spec
 from stook.xmlns import NS_OAI, NS_XSI, OAI_SCHEMA
 
 __all__ = [

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,12 +19,13 @@ from typing import Any
 
 from stook.errors import StookError
 from stook.ledger import (
-    BAG_COLUMNS,
     LEDGER_FILE,
     BagVersion,
     Event,
     Ledger,
+    Salvage,
     Source,
+    salvage,
     utc_now,
 )
 from stook.names import bag_name, identifier_key, parse_version_dir
@@ -115,55 +115,6 @@ class RebuildResult:
         return dict(self.__dict__)
 
 
-@dataclass
-class _Old:
-    """What could still be read from the old ledger."""
-
-    bags: dict[str, BagVersion] = field(default_factory=dict)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    sources: list[tuple[Any, ...]] = field(default_factory=list)
-    states: list[tuple[Any, ...]] = field(default_factory=list)
-    tombstones: list[tuple[Any, ...]] = field(default_factory=list)
-    error: str | None = None
-
-
-_EVENT_COLUMNS = "uuid, type, datetime, identifier, version, bag, agent, outcome, detail, data"
-_STATE_COLUMNS = ("base_url, metadata_prefix, set_spec, last_response_date, window_from, window_until,"
-                  " resumption_token, pages_done, records_done, run_response_date, updated")
-
-
-def _salvage(path: Path) -> _Old:
-    """Read whatever the old ledger still yields, table by table (a damaged page loses
-    only what is on it)."""
-    old = _Old()
-    if not path.exists() or path.stat().st_size == 0:
-        return old
-    try:
-        raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        old.error = str(exc)
-        return old
-    queries: list[tuple[str, Callable[[list[tuple[Any, ...]]], None]]] = [
-        (f"SELECT {BAG_COLUMNS} FROM bags", lambda rows: old.bags.update(
-            (r[4], BagVersion.from_row(r)) for r in rows)),
-        (f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq", old.events.extend),
-        ("SELECT id_key, owner, kind, detail, assigned FROM sources", old.sources.extend),
-        (f"SELECT {_STATE_COLUMNS} FROM harvest_state", old.states.extend),
-        ("SELECT id_key, identifier, datestamp, deleted_at, event_uuid FROM tombstones",
-         old.tombstones.extend),
-    ]
-    try:
-        for sql, keep in queries:
-            try:
-                keep(raw.execute(sql).fetchall())
-            except sqlite3.Error as exc:
-                table = sql.split(" FROM ")[1].split()[0]
-                old.error = (old.error + "; " if old.error else "") + f"{table}: {exc}"
-    finally:
-        raw.close()
-    return old
-
-
 def _source_of(facts: BagFacts) -> Source:
     """Who supplied a bag, as far as the bag says: its record's source, or a transfer."""
     source = (facts.record or {}).get("record_source") or {}
@@ -192,7 +143,7 @@ def rebuild_ledger(root: Path, *, workers: int = 1, progress: Callable[[int], No
     with lock.hold():
         result = RebuildResult(str(root))
         path = root / LEDGER_FILE
-        old = _salvage(path)
+        old = salvage(path)
         result.old_unreadable = old.error
         result.old_events = len(old.events)
         candidates = sorted(rel for rel in bag_dirs(root) if parse_version_dir(rel.rpartition("/")[2]))
@@ -231,7 +182,9 @@ def rebuild_ledger(root: Path, *, workers: int = 1, progress: Callable[[int], No
     return result
 
 
-def _index_bag(root: Path, rel: str, old: _Old, verdict: Any) -> tuple[BagVersion | None, list[Event], str]:
+def _index_bag(
+    root: Path, rel: str, old: Salvage, verdict: Any
+) -> tuple[BagVersion | None, list[Event], str]:
     """The ledger row of one bag directory: the old one when it still describes it, else one
     rebuilt from the bag with events saying so. Returns (row, rebuilt events, note)."""
     bag_dir = root / rel
@@ -287,17 +240,13 @@ def _stored(bag: BagVersion) -> BagVersion:
     return bag if bag.state == "stored" else BagVersion(**{**bag.__dict__, "state": "stored"})
 
 
-def _write_new_ledger(new_path: Path, rows: list[BagVersion], old: _Old, rebuilt_events: list[Event],
+def _write_new_ledger(new_path: Path, rows: list[BagVersion], old: Salvage, rebuilt_events: list[Event],
                       result: RebuildResult) -> None:
     with Ledger(new_path) as ledger, ledger.transaction() as conn:
         ledger.insert_bags(conn, [(row, ()) for row in rows])
         ledger.append_rows(conn, old.events)
         ledger.append_events(conn, rebuilt_events)
-        known_keys = {row.id_key for row in rows}
-        owners = [s for s in old.sources if s[0] in known_keys]
-        if owners:
-            conn.executemany("INSERT OR IGNORE INTO sources (id_key, owner, kind, detail, assigned)"
-                             " VALUES (?,?,?,?,?)", owners)
+        ledger.restore(conn, old, {row.id_key for row in rows})
         first: dict[str, BagVersion] = {}
         for row in sorted(rows, key=lambda r: r.version):
             first.setdefault(row.id_key, row)
@@ -306,11 +255,6 @@ def _write_new_ledger(new_path: Path, rows: list[BagVersion], old: _Old, rebuilt
             facts_source = _row_source(new_path.parent, row)
             claims.append((key, facts_source))
         ledger.claim(conn, claims)
-        for state in old.states:
-            conn.execute(f"INSERT OR IGNORE INTO harvest_state ({_STATE_COLUMNS})"
-                         " VALUES (?,?,?,?,?,?,?,?,?,?,?)", state)
-        conn.executemany("INSERT OR IGNORE INTO tombstones (id_key, identifier, datestamp, deleted_at,"
-                         " event_uuid) VALUES (?,?,?,?,?)", old.tombstones)
         summary = (f"ledger rebuilt from {result.kept + result.rebuilt} bag directories: "
                    f"{result.kept} as the old ledger recorded them, {result.rebuilt} known only from "
                    "the disk (history rebuilt); "

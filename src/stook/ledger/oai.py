@@ -1,5 +1,8 @@
 """Read-only queries on a store's ledger: the records an OAI-PMH provider serves.
 
+Part of the ledger package, so the ledger owns every query of its tables; the provider
+(:mod:`stook.provider`) turns what these return into OAI-PMH responses.
+
 A *record* is the latest stored version of an identifier; its datestamp is the time
 that version entered the store (``bags.created``, truncated to seconds). A tombstone
 newer than the latest version makes the record *deleted*, with the deletion time as
@@ -25,9 +28,10 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 from stook.errors import StoreError, UsageError
-from stook.ledger import LEDGER_FILE, foreign_records_of
+from stook.ledger.foreign import foreign_records_of
+from stook.ledger.model import LEDGER_FILE
 from stook.names import identifier_key
-from stook.provider.names import set_spec_for_group
+from stook.oainames import set_spec_for_group
 
 __all__ = ["Item", "Position", "Repository", "Selection", "Snapshot", "seconds"]
 
