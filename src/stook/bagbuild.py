@@ -15,15 +15,17 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stook.bagwriter import BuiltBag, PayloadItem, payload_sha512, remove_tree, write_bag
 from stook.errors import BagError, ContentError, Problem, StookError
 from stook.record import canonical_json
 from stook.schema import validate_record
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 RECORD_FILE = "record.json"
 
@@ -160,6 +162,8 @@ def _worker_setup() -> None:
 
 def start_workers(count: int) -> ProcessPoolExecutor:
     """A pool of ``count`` build workers, started now."""
+    from concurrent.futures import ProcessPoolExecutor  # imported when bagging, not by stook ls
+
     pool = ProcessPoolExecutor(max_workers=count, initializer=_worker_setup)
     pool.submit(os.getpid)  # the pool forks its workers at the first submission
     return pool
@@ -184,6 +188,8 @@ class Builds:
         try:
             return [outcome for future in self._futures for outcome in future.result()]
         finally:
+            from concurrent.futures import wait
+
             wait(self._futures)  # none still writing, even when one failed
 
 

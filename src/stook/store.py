@@ -22,11 +22,10 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from stook.bagbuild import RECORD_FILE as RECORD_FILE
 from stook.bagbuild import (
@@ -52,6 +51,9 @@ from stook.ledger import LEDGER_FILE, BagVersion, Event, EventRow, Ledger, event
 from stook.names import bag_label, bag_name, identifier_key, version_dir
 from stook.record import ensure_valid, record_invalid
 from stook.schema import schema_id
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor  # ~20 ms to import: not for stook ls
 
 TMP_DIR = ".tmp"
 LOCK_FILE = ".lock"

@@ -6,20 +6,28 @@ a background thread and returns ``(base_url, stop)``. The pieces: ``names``
 (identifier and setSpec encodings), ``protocol`` (argument rules, response writing),
 ``repository`` (read-only ledger queries), ``tokens`` (stateless resumption tokens),
 ``formats`` (oai_dc and the native ``stook`` format).
+
+The names below are imported from their modules on first use, so importing the
+package costs nothing a command does not need.
 """
 
 from __future__ import annotations
 
-from stook.provider.app import DEFAULT_ADMIN_EMAIL, ProviderApp, ProviderConfig, make_app
-from stook.provider.formats import (
-    NATIVE_NS,
-    NATIVE_PREFIX,
-    NATIVE_SCHEMA_URL,
-    native_schema_path,
-    record_from_native,
-)
-from stook.provider.names import group_for_set_spec, oai_identifier, record_identifier, set_spec_for_group
-from stook.provider.server import ServeOptions, serve, serve_in_thread
+from typing import TYPE_CHECKING
+
+from stook.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from stook.provider.app import ProviderApp, ProviderConfig, make_app
+    from stook.provider.formats import (
+        NATIVE_NS,
+        NATIVE_PREFIX,
+        NATIVE_SCHEMA_URL,
+        native_schema_path,
+        record_from_native,
+    )
+    from stook.provider.names import group_for_set_spec, oai_identifier, record_identifier, set_spec_for_group
+    from stook.provider.server import ServeOptions, serve, serve_in_thread
 
 __all__ = [
     "DEFAULT_ADMIN_EMAIL",
@@ -39,3 +47,29 @@ __all__ = [
     "serve_in_thread",
     "set_spec_for_group",
 ]
+
+# Public name -> the module that defines it, imported on first use (start-up cost).
+_EXPORTS = {
+    "ProviderApp": "stook.provider.app",
+    "ProviderConfig": "stook.provider.app",
+    "make_app": "stook.provider.app",
+    "NATIVE_NS": "stook.provider.formats",
+    "NATIVE_PREFIX": "stook.provider.formats",
+    "NATIVE_SCHEMA_URL": "stook.provider.formats",
+    "native_schema_path": "stook.provider.formats",
+    "record_from_native": "stook.provider.formats",
+    "group_for_set_spec": "stook.provider.names",
+    "oai_identifier": "stook.provider.names",
+    "record_identifier": "stook.provider.names",
+    "set_spec_for_group": "stook.provider.names",
+    "ServeOptions": "stook.provider.server",
+    "serve": "stook.provider.server",
+    "serve_in_thread": "stook.provider.server",
+}
+
+
+#: adminEmail announced when none is given: a placeholder that cannot receive mail.
+#: Defined here, not in ``app``, so ``stook serve --help`` shows it without importing lxml.
+DEFAULT_ADMIN_EMAIL = "archivist@example.invalid"
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

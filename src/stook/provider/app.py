@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from stook.errors import StookError, UsageError
+from stook.provider import DEFAULT_ADMIN_EMAIL
 from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
 from stook.provider.names import (
     group_for_set_spec,
@@ -41,7 +42,6 @@ from stook.provider.tokens import ListState, TokenError, decode_token, encode_to
 
 __all__ = ["DEFAULT_ADMIN_EMAIL", "ProviderApp", "ProviderConfig", "make_app"]
 
-DEFAULT_ADMIN_EMAIL = "archivist@example.invalid"
 _EMAIL_RE = re.compile(r"\S+@(\S+\.)+\S+")
 MAX_BODY = 64 * 1024
 StartResponse = Callable[..., Any]

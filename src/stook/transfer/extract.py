@@ -38,6 +38,8 @@ from typing import IO, Any, Literal
 from stook.errors import Problem
 
 SourceFormat = Literal["dir", "tar", "tar.gz", "zip"]
+#: The forms a bag travels in between archives: what export writes and receive reads.
+FORMATS: tuple[SourceFormat, ...] = ("dir", "tar", "tar.gz", "zip")
 
 KiB = 1024
 DEFAULT_MAX_BYTES = 10 * 1024**3  # 10 GiB of extracted files per bag
