@@ -8,8 +8,6 @@ import click
 
 from stook.bagwriter import ALGORITHMS, human_size
 from stook.cli.base import echo_json, json_option, main, store_option
-from stook.manual import ManualBagOptions, manual_bag_request
-from stook.store import Store
 
 
 @main.command()
@@ -61,6 +59,9 @@ def bag(
     \b
     stook bag examples/wilson-115179/record.yaml --store bags
     """
+    from stook.manual import ManualBagOptions, manual_bag_request
+    from stook.store import Store
+
     options = ManualBagOptions(
         texts=texts,
         files=files,
@@ -89,7 +90,13 @@ def bag(
 @click.option("--latest", is_flag=True, help="Only the newest version of each record.")
 @json_option
 def list_bags(store_path: Path, latest: bool, as_json: bool) -> None:
-    """List the bags in the store: identifier, version, created, size, path."""
+    """List the bags in the store: identifier, version, created, size, path.
+
+    \b
+    stook ls --store bags --latest
+    """
+    from stook.store import Store
+
     with Store.open(store_path) as store:
         bags = store.ledger.bags(latest_only=latest)
     if as_json:

@@ -1,4 +1,9 @@
-"""The root ``stook`` group, shared options and the error-to-exit-code translation."""
+"""The root ``stook`` group, shared options and the error-to-exit-code translation.
+
+Start-up time is part of every command, so the group knows its commands' names and
+one-line help (:data:`COMMANDS`) and imports a command's module only to run it or
+show its own ``--help``; command modules import heavy libraries inside the command.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,77 @@ DEFAULT_STORE = "bags"
 STORE_ENV = "STOOK_STORE"
 
 
+# Each command module registers its commands on ``main`` when imported.
+COMMAND_MODULES = (
+    "records",
+    "bagging",
+    "verify",
+    "audit",
+    "serve",
+    "harvest",
+    "transfer",
+)
+
+# Command name -> (module under stook.cli, the first paragraph of its help), so that
+# ``stook --help`` lists every command without importing any. A test checks that this
+# table matches the commands themselves.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "template": ("records", "Print a commented YAML skeleton of a record, generated from the schema."),
+    "validate": ("records", "Check record files (YAML or JSON) against the record schema."),
+    "bag": ("bagging", "Validate RECORD and store it with its text and files as a BagIt 1.0 bag."),
+    "ls": ("bagging", "List the bags in the store: identifier, version, created, size, path."),
+    "verify": ("verify", "Validate each BagIt bag in PATHS (versions 0.93 to 1.0) against RFC 8493."),
+    "audit": ("audit", "Verify the bags of the store and record a PREMIS fixity event for each."),
+    "events": ("audit", "Print the store's PREMIS event log, oldest first."),
+    "history": ("audit", "Show every event of one record (all its versions), in the order they happened."),
+    "serve": ("serve", "Serve the store as an OAI-PMH 2.0 data provider until interrupted (Ctrl-C)."),
+    "harvest": ("harvest", "Harvest BASE_URL over OAI-PMH 2.0 into the bag store, one bag per record."),
+    "export": ("transfer",
+               "Verify bags and write them for a partner archive, with a .sha512 file per archive."),
+    "receive": ("transfer",
+                "Take bags from another archive into the store, only when whole, safe and valid."),
+}
+
+
+def load_all_commands() -> None:
+    """Import every command module (each registers its commands on ``main``)."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"stook.cli.{name}")
+
+
 class StookGroup(click.Group):
-    """A click group that turns :class:`StookError` into one line and an exit code."""
+    """A click group that turns :class:`StookError` into one line and an exit code,
+    and imports a command's module only when that command is wanted."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            entry = COMMANDS.get(cmd_name)
+            if entry is not None:
+                importlib.import_module(f"stook.cli.{entry[0]}")
+            else:  # a command not in the table yet still runs
+                load_all_commands()
+            command = self.commands.get(cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, shortened by click's own rule."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is None:
+                loaded = click.Command(name, help=COMMANDS[name][1])
+            if not loaded.hidden:
+                rows.append((name, loaded.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -106,17 +180,3 @@ def progress(total: int | None, desc: str, unit: str = "item") -> Iterator[Calla
 
         yield advance
 
-
-# Each command module registers its commands on ``main`` when imported.
-COMMAND_MODULES = (
-    "records",
-    "bagging",
-    "verify",
-    "audit",
-    "serve",
-    "harvest",
-    "transfer",
-)
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"stook.cli.{_name}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from stook.cli.base import main, store_option
-from stook.provider import DEFAULT_ADMIN_EMAIL, ServeOptions, serve
+from stook.provider import DEFAULT_ADMIN_EMAIL
 
 
 @main.command(name="serve")
@@ -49,6 +49,8 @@ def serve_command(
     stook serve --store bags --port 8080
     stook harvest http://127.0.0.1:8080/oai --prefix stook --store other
     """
+    from stook.provider import ServeOptions, serve
+
     options = ServeOptions(
         store=store_path, host=host, port=port, base_url=base_url, page_size=page_size,
         repository_name=repository_name, admin_email=admin_email, threads=threads,

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stook.bagwriter import human_size
 from stook.cli.base import echo_json, json_option, main, progress, store_option
-from stook.profile import load_profile
-from stook.store import LEDGER_FILE, Store
-from stook.transfer import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_FILES,
-    FORMATS,
-    ExportOptions,
-    Limits,
-    ReceiveOptions,
-    export_bags,
-    receive_bags,
-)
+from stook.ledger import LEDGER_FILE
+from stook.transfer.extract import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, FORMATS
+
+if TYPE_CHECKING:
+    from stook.store import Store
 
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
@@ -67,6 +60,8 @@ def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_version
     stook export wcda:115179 --to outbox/ --format tar
     stook export wcda:115179 --to wilson.zip
     """
+    from stook.transfer import ExportOptions, export_bags
+
     store = _open_store(store_path)
     options = ExportOptions(to=to, format=fmt, all_versions=all_versions, workers=workers)  # type: ignore[arg-type]
     try:
@@ -95,6 +90,8 @@ def _open_store(path: Path) -> Store | None:
     """The store when there is one; exporting bag directories needs none."""
     if not (path / LEDGER_FILE).exists():
         return None
+    from stook.store import Store
+
     return Store.open(path)
 
 
@@ -131,6 +128,10 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
     \b
     stook receive inbox/wilson.tar --store archive-b
     """
+    from stook.profile import load_profile
+    from stook.store import Store
+    from stook.transfer import Limits, ReceiveOptions, receive_bags
+
     profile = load_profile(profile_file) if profile_file else None
     options = ReceiveOptions(profile=profile, profile_explicit=profile_file is not None,
                              strict_profile=strict_profile, limits=Limits(max_bytes, max_files),
