@@ -163,8 +163,8 @@ class DaskExecutor(Executor):
             import distributed
         except ImportError as exc:
             raise UsageError(
-                f"--scheduler {address} needs the Dask distributed package, which is not installed",
-                hint="install it with: pip install 'stook[dask]'",
+                f"scheduler {address} needs the Dask distributed package, which is not installed",
+                hint="it comes with stook's optional extra: pip install 'stook[dask]'",
             ) from exc
         self._distributed = distributed
         self.address = address
@@ -236,13 +236,13 @@ def open_executor(*, workers: int | None = None, scheduler: str | None = None) -
     if scheduler:
         if not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
             raise UsageError(
-                f"--scheduler {scheduler!r} is not a Dask scheduler address",
+                f"scheduler {scheduler!r} is not a Dask scheduler address",
                 hint="give it as tcp://HOST:PORT",
             )
         return DaskExecutor(scheduler)
     count = workers if workers is not None else default_workers()
     if count < 1:
-        raise UsageError(f"--workers must be at least 1, not {count}")
+        raise UsageError(f"workers must be at least 1, not {count}")
     if count == 1:
         return InlineExecutor()
     return ProcessExecutor(count)
