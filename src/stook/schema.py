@@ -40,7 +40,8 @@ def schema_id() -> str:
     return str(record_schema()["$id"])
 
 
-_PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
+# Months 01-12 only: YYYY-21 to YYYY-41 are EDTF seasons (1961-21 is spring 1961), for edtf.
+_PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])(?:-([0-9]{2}))?)?$")
 
 
 def is_edtf(value: object) -> bool:
