@@ -79,6 +79,7 @@ def verify(
             paths, mode=mode, workers=workers,
             byte_progress=advance if single else None,
             on_done=None if single else lambda _verdict: advance(1),
+            detail=as_json,
         )
         for verdict in verdicts:
             if verdict.result is None:
