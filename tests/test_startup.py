@@ -111,7 +111,7 @@ def test_ls_reads_the_ledger_without_the_heavy_libraries(tmp_path: Path) -> None
     code, modules, out = _imported_by(["ls", "--store", str(store)], tmp_path)
     assert code == 0 and out.startswith("wcda:115179\tv1\t")
     assert not _top(modules) & {"jsonschema", "referencing", "edtf", "lxml", "requests", "sickle",
-                                "waitress", "tqdm", "bagit", "bagit_profile"}
+                                "waitress", "tqdm", "bagit", "bagit_profile", "yaml"}
     assert "concurrent.futures" not in modules
 
 

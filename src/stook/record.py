@@ -10,54 +10,62 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import lru_cache
 from json.encoder import encode_basestring as _encode_string
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from stook.errors import Problem, RecordError, RecordInvalid
 from stook.schema import record_schema, validate_record
 
+if TYPE_CHECKING:
+    import yaml
+
 RECORD_SUFFIXES = {".yaml", ".yml", ".json"}
 
 
-class _LiteralLoader(yaml.SafeLoader):
-    """SafeLoader without timestamp resolution and with YAML 1.2 booleans only."""
+@lru_cache(maxsize=1)
+def _literal_loader() -> type[yaml.SafeLoader]:
+    """SafeLoader without timestamp resolution and with YAML 1.2 booleans only.
 
+    Built on first use: PyYAML costs ~10 ms to import, which listing, verifying or
+    auditing a store never needs.
+    """
+    import yaml
 
-_LiteralLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _first in "tTfF":
-    _LiteralLoader.yaml_implicit_resolvers.setdefault(_first, []).append(
-        (
-            "tag:yaml.org,2002:bool",
-            __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    class LiteralLoader(yaml.SafeLoader):
+        pass
+
+    LiteralLoader.yaml_implicit_resolvers = {
+        first: [
+            (tag, regexp)
+            for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for first in "tTfF":
+        LiteralLoader.yaml_implicit_resolvers.setdefault(first, []).append(
+            (
+                "tag:yaml.org,2002:bool",
+                __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+            )
         )
-    )
+    return LiteralLoader
 
 
 def parse_record_text(text: str, *, source: str, suffix: str) -> dict[str, Any]:
     """Parse YAML or JSON text into a record dict; ``source`` names it in errors."""
-    try:
-        # _LiteralLoader is a SafeLoader subclass: no arbitrary objects are built.
-        data = json.loads(text) if suffix == ".json" else yaml.load(text, Loader=_LiteralLoader)
-    except json.JSONDecodeError as exc:
-        raise RecordError(
-            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-            path=source,
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecordError(f"{source}: not valid YAML{where}: {problem}", path=source) from exc
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecordError(
+                f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                path=source,
+            ) from exc
+    else:
+        data = _parse_yaml(text, source)
     if not isinstance(data, dict):
         raise RecordError(
             f"{source}: a record must be a mapping of fields (identifier, title, ...), "
@@ -65,6 +73,19 @@ def parse_record_text(text: str, *, source: str, suffix: str) -> dict[str, Any]:
             path=source,
         )
     return data
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    import yaml
+
+    try:
+        # the loader is a SafeLoader subclass: no arbitrary objects are built.
+        return yaml.load(text, Loader=_literal_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecordError(f"{source}: not valid YAML{where}: {problem}", path=source) from exc
 
 
 def read_record_file(path: Path) -> dict[str, Any]:
