@@ -21,6 +21,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The suite includes tests/test_install.py: a wheel installed into a fresh venv with no
+# extras runs every command (pip fetches the dependencies, from its cache when it can).
+# STOOK_SKIP_INSTALL_TEST=1 skips it on purpose, e.g. offline.
 test: $(STAMP) lint
 	$(BIN)/pytest -q
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -25,7 +26,9 @@ def _store_is_empty(store_path: Path) -> bool:
 def test_every_command_has_help(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in main.commands:
+    commands = main.list_commands(click.Context(main))
+    assert len(commands) >= 12
+    for command in commands:
         sub = runner.invoke(main, [command, "--help"])
         assert sub.exit_code == 0, command
         assert "Usage:" in sub.output and len(sub.output) > 80

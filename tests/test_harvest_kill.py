@@ -69,7 +69,12 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
                     time.sleep(0.01)
                 time.sleep(rng.uniform(0, 0.15))
             else:
-                time.sleep(rng.uniform(0.2, 1.2))  # anywhere: start-up, a page, a commit
+                # anywhere: start-up, a page, a commit; but before the last pages, which a
+                # harvest that starts fast can reach in that time
+                wake = time.monotonic() + rng.uniform(0.2, 1.2)
+                while (time.monotonic() < wake and proc.poll() is None
+                       and _pages_done(store_path) < RECORDS // BATCH - 3):
+                    time.sleep(0.01)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=30)

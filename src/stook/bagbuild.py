@@ -11,16 +11,18 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stook.bagwriter import BuiltBag, PayloadItem, payload_sha512, remove_tree, write_bag
 from stook.errors import BagError, ContentError, Problem, StookError
 from stook.record import canonical_json
 from stook.schema import validate_record
 from stook.workers import ProcessPool
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 RECORD_FILE = "record.json"
 
@@ -162,6 +164,8 @@ class Builds:
         try:
             return [outcome for future in self._futures for outcome in future.result()]
         finally:
+            from concurrent.futures import wait
+
             wait(self._futures)  # none still writing, even when one failed
 
 

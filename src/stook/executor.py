@@ -160,7 +160,7 @@ class DaskExecutor(Executor):
             raise UsageError(
                 f"the Dask scheduler {address} needs the Dask distributed package, which is not installed",
                 option="scheduler",
-                hint="install it with: pip install 'stook[dask]'",
+                hint="it comes with stook's optional extra: pip install 'stook[dask]'",
             ) from exc
         self._distributed = distributed
         self.address = address

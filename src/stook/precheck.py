@@ -14,11 +14,16 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Callable
-from typing import Any
-
-from jsonschema import FormatChecker
+from typing import Any, Protocol
 
 Check = Callable[[Any], bool]
+
+
+class FormatRules(Protocol):
+    """What the check needs of a format checker: a ``jsonschema.FormatChecker`` will do."""
+
+    def conforms(self, instance: object, format: str) -> bool: ...
+
 
 # Keywords that never change the outcome of validation.
 _ANNOTATIONS = frozenset({
@@ -37,7 +42,7 @@ class Unsupported(Exception):
     """The schema uses a keyword this compiler does not handle; jsonschema must decide alone."""
 
 
-def compile_check(schema: Any, format_checker: FormatChecker) -> Check | None:
+def compile_check(schema: Any, format_checker: FormatRules) -> Check | None:
     """A check that returns True only for instances jsonschema would accept, or None."""
     try:
         return _Compiler(format_checker).compile(schema)
@@ -92,7 +97,7 @@ def _all_of(checks: list[Check]) -> Check:
 
 
 class _Compiler:
-    def __init__(self, format_checker: FormatChecker) -> None:
+    def __init__(self, format_checker: FormatRules) -> None:
         self.format_checker = format_checker
 
     def compile(self, node: Any) -> Check:

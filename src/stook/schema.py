@@ -3,6 +3,10 @@
 JSON Schema has no EDTF format, so the maintained ``edtf`` package is registered as
 the ``edtf`` format checker, with format assertion on. Validation reports every
 error, each with its JSON path, the offending value and what was expected.
+
+jsonschema and edtf cost ~0.1 s to import, more than a command's whole start-up
+budget, so they are imported only when needed: a record the compiled check
+accepts with plain dates needs neither.
 """
 
 from __future__ import annotations
@@ -12,14 +16,14 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-import edtf
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from stook.errors import Problem
 from stook.precheck import Check, compile_check
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_RESOURCE = "record.schema.json"
 
@@ -36,7 +40,8 @@ def schema_id() -> str:
     return str(record_schema()["$id"])
 
 
-_PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
+# Months 01-12 only: YYYY-21 to YYYY-41 are EDTF seasons (1961-21 is spring 1961), for edtf.
+_PLAIN_DATE = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])(?:-([0-9]{2}))?)?$")
 
 
 def is_edtf(value: object) -> bool:
@@ -61,6 +66,8 @@ def _is_edtf_text(value: str) -> bool:
         return True
     if value != value.strip() or not value:
         return False
+    import edtf  # ~75 ms to import (pyparsing): only for the forms above do without it
+
     try:
         edtf.parse_edtf(value)
     except Exception:  # the edtf parser raises several unrelated types
@@ -80,11 +87,33 @@ def _is_datetime(value: object) -> bool:
     return parsed.tzinfo is not None
 
 
+# The formats stook defines itself; jsonschema's checker has the same two registered.
+_OWN_FORMATS = {"edtf": is_edtf, "date-time": _is_datetime}
+
+
 def format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker()
     checker.checks("edtf")(is_edtf)
     checker.checks("date-time")(_is_datetime)
     return checker
+
+
+class _Formats:
+    """The answers of :func:`format_checker` without importing jsonschema for stook's own
+    formats; any other format (``uri``) is left to jsonschema, imported on first use."""
+
+    def conforms(self, instance: object, format: str) -> bool:
+        own = _OWN_FORMATS.get(format)
+        if own is not None:
+            return own(instance)
+        return _library_formats().conforms(instance, format)
+
+
+@lru_cache(maxsize=1)
+def _library_formats() -> FormatChecker:
+    return format_checker()
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
@@ -104,9 +133,16 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
 @lru_cache(maxsize=1)
 def record_validator() -> Draft202012Validator:
     """A validator over the schema with refs inlined: ref lookups were 40% of validation time."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_inlined_schema(), format_checker=format_checker())
+
+
+@lru_cache(maxsize=1)
+def _inlined_schema() -> dict[str, Any]:
     schema = record_schema()
-    inlined = _inline_refs(schema, schema.get("$defs", {}))
-    return Draft202012Validator(inlined, format_checker=format_checker())
+    inlined: dict[str, Any] = _inline_refs(schema, schema.get("$defs", {}))
+    return inlined
 
 
 def json_path(error: ValidationError) -> str:
@@ -164,11 +200,11 @@ def validate_record(record: Any) -> list[Problem]:
 
 @lru_cache(maxsize=1)
 def record_check() -> Check | None:
-    """The schema (refs inlined) compiled to a yes/no check; None if it cannot be."""
-    validator = record_validator()
-    if validator.format_checker is None:
-        return None
-    return compile_check(validator.schema, validator.format_checker)
+    """The schema (refs inlined) compiled to a yes/no check; None if it cannot be.
+
+    Built without jsonschema, which a valid record then never needs.
+    """
+    return compile_check(_inlined_schema(), _Formats())
 
 
 def _validate(record: Any) -> list[Problem]:

@@ -16,8 +16,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 R = TypeVar("R")
 
@@ -41,6 +43,8 @@ class ProcessPool:
     """A pool of ``count`` worker processes (see the module docstring)."""
 
     def __init__(self, count: int) -> None:
+        from concurrent.futures import ProcessPoolExecutor  # imported when work starts, not by stook ls
+
         self.count = count
         self._pool = ProcessPoolExecutor(max_workers=count, initializer=_worker_setup)
         self._pids: set[int] = set()

@@ -94,7 +94,7 @@ def check_bag(task: BagTask) -> BagCheck:
         if intact is not None:
             result = VerifyResult(
                 bag=task.path, mode="full", valid=True, complete=True, checksums_verified=True,
-                version="1.0", errors=[], warnings=[], files_checked=intact.files_checked,
+                version=intact.version, errors=[], warnings=[], files_checked=intact.files_checked,
                 bytes_hashed=intact.bytes_hashed, algorithms=list(intact.algorithms),
             )
             manifest, ledger_problems = _against_ingest(task, intact.payload_digests.get("sha512"))

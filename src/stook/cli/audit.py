@@ -6,16 +6,18 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from stook.audit import AuditOptions, BagAudit, parse_duration, record_history, run_audit
 from stook.cli.base import F, echo_json, json_option, main, progress, store_option
 from stook.cli.render import audit_lines
 from stook.errors import ReadOnlyStore, UsageError
-from stook.ledger import EVENT_TYPES, Event
-from stook.premis import write_premis
-from stook.store import Store
+from stook.ledger import EVENT_TYPES
+
+if TYPE_CHECKING:
+    from stook.audit import BagAudit
+    from stook.ledger import Event
 
 FORMATS = ("text", "json", "jsonl", "premis")
 
@@ -69,6 +71,9 @@ def audit(
     stook audit --store bags --max-age 30d --limit 5000 --quiet
     stook audit --store bags --scheduler tcp://10.0.0.5:8786 --report audit.json
     """
+    from stook.audit import AuditOptions, parse_duration, run_audit
+    from stook.store import Store
+
     options = AuditOptions(
         max_age=parse_duration(max_age) if max_age else None,
         limit=limit, workers=workers, scheduler=scheduler, fast=fast, record=not read_only,
@@ -121,6 +126,8 @@ def _emit(found: Sequence[Event], fmt: str | None, as_json: bool) -> None:
         for e in found:
             click.echo(json.dumps(e.to_dict(), ensure_ascii=False, sort_keys=True))
     elif fmt == "premis":
+        from stook.premis import write_premis
+
         out = sys.stdout.buffer
         write_premis(out, found)
         out.flush()
@@ -148,6 +155,8 @@ def events(store_path: Path, identifier: str | None, types: tuple[str, ...], fmt
     stook events --store bags --type fix --format jsonl
     stook events --store bags --format premis > events.premis.xml
     """
+    from stook.store import Store
+
     with Store.open(store_path) as store:
         found = list(store.ledger.events(identifier=identifier, types=types or None))
     _emit(found, fmt, as_json)
@@ -165,6 +174,9 @@ def history(ref: str, store_path: Path, fmt: str | None, as_json: bool) -> None:
     \b
     stook history 'https://example.org/records/115179' --store bags
     """
+    from stook.audit import record_history
+    from stook.store import Store
+
     with Store.open(store_path) as store:
         identifier, found = record_history(store, ref)
     if not found and (fmt or "text") == "text" and not as_json:

@@ -139,7 +139,11 @@ def _refused(error: Any, problems: list[Any], as_json: bool) -> NoReturn:
 @click.option("--latest", is_flag=True, help="Only the newest version of each record.")
 @json_option
 def list_bags(store_path: Path, latest: bool, as_json: bool) -> None:
-    """List the bags in the store: identifier, version, created, size, path."""
+    """List the bags in the store: identifier, version, created, size, path.
+
+    \b
+    stook ls --store bags --latest
+    """
     from stook.bagwriter import human_size
     from stook.store import Store
 

@@ -6,14 +6,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from stook.bagwriter import ALGORITHMS
 from stook.cli.base import echo_json, json_option, main, show_progress, store_option
-from stook.harvest import HarvestConfig, PageProgress, harvest
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE
-from stook.store import Store
+
+if TYPE_CHECKING:
+    from stook.harvest import PageProgress
 
 
 @contextmanager
@@ -112,6 +114,8 @@ def harvest_command(
     stook harvest https://example.org/oai --prefix mods --store bags
     """
     from stook.crosswalk import CrosswalkOptions
+    from stook.harvest import HarvestConfig, harvest
+    from stook.store import Store
 
     if list_formats:
         _print_formats(base_url, timeout, max_retries, max_wait, as_json)

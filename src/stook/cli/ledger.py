@@ -11,7 +11,12 @@ from stook.cli.base import echo_json, json_option, main, progress, store_option
 
 @main.group()
 def ledger() -> None:
-    """Check the store's ledger against its bags, or rebuild it from them."""
+    """Check the store's ledger against its bags, or rebuild it from them.
+
+    \b
+    stook ledger check --store bags
+    stook ledger rebuild --store bags
+    """
 
 
 @ledger.command("check")

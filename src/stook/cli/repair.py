@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from stook.cli.base import echo_json, json_option, main, store_option
+from stook.cli.base import ByteSize, echo_json, json_option, main, store_option
 from stook.cli.render import repair_line
-from stook.cli.transfer import ByteSize
 from stook.transfer.sink import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, DEFAULT_MAX_RATIO
 
 

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from stook.bagwriter import human_size
-from stook.cli.base import echo_json, json_option, main, progress, store_option, with_flag
+from stook.cli.base import ByteSize, echo_json, json_option, main, progress, store_option, with_flag
 from stook.cli.render import receive_line
-from stook.profile import load_profile
-from stook.store import LEDGER_FILE, Store
-from stook.transfer import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_FILES,
-    DEFAULT_MAX_RATIO,
-    FORMATS,
-    ExportOptions,
-    Limits,
-    ReceiveOptions,
-    export_bags,
-    receive_bags,
-)
+from stook.ledger import LEDGER_FILE
+from stook.transfer.sink import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, DEFAULT_MAX_RATIO, FORMATS
 
-_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)(i?b)?\s*$", re.IGNORECASE)
-
-
-class ByteSize(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
-    """A byte count: ``1048576``, ``1MB``, ``10G`` (units are powers of 1024)."""
-
-    name = "bytes"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        match = _SIZE.match(str(value))
-        if not match:
-            self.fail(f"{value!r} is not a size; write bytes, or a number with K, M, G or T", param, ctx)
-        return int(match.group(1)) * _UNITS[match.group(2).lower()]
-
+if TYPE_CHECKING:
+    from stook.store import Store
 
 @main.command("export")
 @click.argument("refs", nargs=-1, required=True)
@@ -69,6 +42,8 @@ def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_version
     stook export wcda:115179 --to outbox/ --format tar
     stook export wcda:115179 --to wilson.zip
     """
+    from stook.transfer import ExportOptions, export_bags
+
     store = _open_store(store_path)
     options = ExportOptions(to=to, format=fmt, all_versions=all_versions, workers=workers)  # type: ignore[arg-type]
     try:
@@ -97,6 +72,8 @@ def _open_store(path: Path) -> Store | None:
     """The store when there is one; exporting bag directories needs none."""
     if not (path / LEDGER_FILE).exists():
         return None
+    from stook.store import Store
+
     return Store.open(path)
 
 
@@ -142,6 +119,10 @@ def receive_command(paths: tuple[Path, ...], store_path: Path, profile_file: Pat
     \b
     stook receive inbox/wilson.tar --store archive-b
     """
+    from stook.profile import load_profile
+    from stook.store import Store
+    from stook.transfer import Limits, ReceiveOptions, receive_bags
+
     profile = load_profile(profile_file) if profile_file else None
     options = ReceiveOptions(profile=profile, profile_explicit=profile_file is not None,
                              strict_profile=strict_profile,

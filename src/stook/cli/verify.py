@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stook.cli.base import echo_json, json_option, main, progress
 from stook.errors import UsageError
-from stook.executor import default_workers
-from stook.verify import Finding, Mode, VerifyResult
-from stook.verify.many import verify_bags
+
+if TYPE_CHECKING:
+    from stook.verify import Finding, Mode, VerifyResult
 
 _MODE_NOTE = {
     "fast": "checksums not verified (--fast: structure, completeness and Payload-Oxum only)",
     "completeness": "checksums not verified (--completeness-only: structure and completeness)",
 }
+
+
+def _cores() -> int:
+    from stook.executor import default_workers
+
+    return default_workers()
 
 
 @main.command("verify")
@@ -36,7 +42,7 @@ _MODE_NOTE = {
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    default=default_workers,
+    default=_cores,
     show_default="the number of cores",
     help="Processes verifying several bags at once; for a single bag, threads hashing"
     " its files in parallel (helps bags of a few huge files).",
@@ -53,7 +59,15 @@ def verify(
 
     Exit status: 2 if any PATH is not a bag or cannot be read; otherwise 1 if
     any bag is invalid or incomplete; otherwise 0 (warnings allowed).
+
+    Lines are printed as verdicts arrive, in the order the bags were given.
+
+    \b
+    stook verify bags/*/v*
+    stook verify --json path/to/bag another/bag
     """
+    from stook.verify.many import verify_bags
+
     if fast and completeness_only:
         raise UsageError("--fast and --completeness-only exclude each other; choose one")
     mode: Mode = "fast" if fast else "completeness" if completeness_only else "full"
@@ -65,21 +79,24 @@ def verify(
             paths, mode=mode, workers=workers,
             byte_progress=advance if single else None,
             on_done=None if single else lambda _verdict: advance(1),
+            detail=as_json,
         )
         for verdict in verdicts:
             if verdict.result is None:
                 assert verdict.not_a_bag is not None
                 exit_code = 2
-                reports.append(
-                    {"bag": verdict.path, "status": "not-a-bag", **verdict.not_a_bag.to_dict()}
-                )
-                if not as_json:
+                if as_json:
+                    reports.append(
+                        {"bag": verdict.path, "status": "not-a-bag", **verdict.not_a_bag.to_dict()}
+                    )
+                else:
                     click.echo(f"NOT A BAG  {verdict.not_a_bag}")
                 continue
             if not verdict.result.valid and exit_code == 0:
                 exit_code = 1
-            reports.append(verdict.result.to_dict())
-            if not as_json:
+            if as_json:
+                reports.append(verdict.result.to_dict())
+            else:
                 click.echo(render(verdict.result))
     if as_json:
         echo_json(reports)

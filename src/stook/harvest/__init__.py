@@ -3,20 +3,28 @@
 ``client`` is the transport (sickle + requests, retries, parse once), the ledger keeps
 checkpoints and tombstones (:mod:`stook.ledger.harvests`), ``files`` fetches linked files, ``run``
 ties them together. :func:`harvest` is the whole of ``stook harvest``.
+
+The names below are imported from their modules on first use, so importing the
+package costs nothing a command does not need.
 """
 
 from __future__ import annotations
 
-from stook.harvest.client import (
-    IdentifyInfo,
-    OAIClient,
-    Page,
-    RetryPolicy,
-    parse_retry_after,
-    strip_illegal_chars,
-)
-from stook.harvest.run import HarvestConfig, HarvestSummary, PageProgress, harvest, normalize_datestamp
-from stook.ledger import HarvestState
+from typing import TYPE_CHECKING
+
+from stook.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from stook.harvest.client import (
+        IdentifyInfo,
+        OAIClient,
+        Page,
+        RetryPolicy,
+        parse_retry_after,
+        strip_illegal_chars,
+    )
+    from stook.harvest.run import HarvestConfig, HarvestSummary, PageProgress, harvest, normalize_datestamp
+    from stook.ledger import HarvestState
 
 __all__ = [
     "HarvestConfig",
@@ -32,3 +40,22 @@ __all__ = [
     "parse_retry_after",
     "strip_illegal_chars",
 ]
+
+# Public name -> the module that defines it, imported on first use (start-up cost).
+_EXPORTS = {
+    "IdentifyInfo": "stook.harvest.client",
+    "OAIClient": "stook.harvest.client",
+    "Page": "stook.harvest.client",
+    "RetryPolicy": "stook.harvest.client",
+    "parse_retry_after": "stook.harvest.client",
+    "strip_illegal_chars": "stook.harvest.client",
+    "HarvestConfig": "stook.harvest.run",
+    "HarvestSummary": "stook.harvest.run",
+    "PageProgress": "stook.harvest.run",
+    "harvest": "stook.harvest.run",
+    "normalize_datestamp": "stook.harvest.run",
+    "HarvestState": "stook.ledger",
+}
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

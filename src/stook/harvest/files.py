@@ -15,10 +15,13 @@ import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from stook.errors import HarvestError
-from stook.harvest.client import OAIClient
+
+if TYPE_CHECKING:
+    from stook.harvest.client import OAIClient  # requests, lxml, sickle: not for --help
 
 CHUNK = 1024 * 1024
 DEFAULT_MAX_FILE_SIZE = 200 * 1024 * 1024

@@ -28,6 +28,7 @@ from stook.oainames import (
     set_spec_for_group,
     xml_safe,
 )
+from stook.provider import DEFAULT_ADMIN_EMAIL
 from stook.provider.formats import FORMAT_BY_PREFIX, FORMATS, MetadataRenderer
 from stook.provider.lists import LOG, Lists, check_prefix
 from stook.provider.protocol import (
@@ -44,7 +45,6 @@ from stook.secret import TokenSecret
 
 __all__ = ["DEFAULT_ADMIN_EMAIL", "ProviderApp", "ProviderConfig", "make_app"]
 
-DEFAULT_ADMIN_EMAIL = "archivist@example.invalid"
 _EMAIL_RE = re.compile(r"\S+@(\S+\.)+\S+")
 MAX_BODY = 64 * 1024
 StartResponse = Callable[..., Any]

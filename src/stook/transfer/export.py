@@ -42,7 +42,6 @@ from stook.transfer.extract import format_from_name
 from stook.verify import verify_bag
 
 Format = Literal["dir", "tar", "tar.gz", "zip"]
-FORMATS: tuple[Format, ...] = ("dir", "tar", "tar.gz", "zip")
 SUFFIXES: dict[Format, str] = {"dir": "", "tar": ".tar", "tar.gz": ".tar.gz", "zip": ".zip"}
 DEFAULT_FORMAT: Format = "tar"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry

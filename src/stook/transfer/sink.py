@@ -18,6 +18,8 @@ from typing import IO, Literal
 from stook.errors import Problem
 
 SourceFormat = Literal["dir", "tar", "tar.gz", "zip"]
+#: The forms a bag travels in between archives: what export writes and receive reads.
+FORMATS: tuple[SourceFormat, ...] = ("dir", "tar", "tar.gz", "zip")
 
 DEFAULT_MAX_BYTES = 10 * 1024**3  # 10 GiB of extracted files per bag
 DEFAULT_MAX_FILES = 100_000  # files and directories per bag

@@ -2,9 +2,10 @@
 
 The engine (:mod:`stook.verify.engine`) checks everything and names every problem,
 and pays for that bookkeeping on every bag. In a preservation store nearly every bag
-is intact and plain: BagIt 1.0 in UTF-8, regular files only, manifests in supported
-algorithms that list exactly the payload, no fetch.txt, no odd lines. An audit spends
-most of its time confirming such bags.
+is intact and plain: BagIt 1.0 (or 0.97, as bagit-python writes it) in UTF-8, regular
+files only, manifests in supported algorithms that list exactly the payload, no
+fetch.txt, no odd lines. An audit, or ``stook verify`` of many bags, spends most of
+its time confirming such bags.
 
 :func:`plainly_intact` confirms one with a listing per directory and a read per file,
 all through directory descriptors opened with ``O_NOFOLLOW`` (nothing outside the bag
@@ -39,6 +40,9 @@ from stook.bagspec import (
     name_findings,
 )
 
+# bagit.txt exactly as written by stook (1.0) or bagit-python (0.97) -> the version. A plain
+# 0.97 bag meets every 1.0 rule checked here, so the engine has no pre-1.0 leniency to apply.
+DECLARATIONS = {DECLARATION: "1.0", DECLARATION.replace(b"1.0", b"0.97"): "0.97"}
 _DIR_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_DIRECTORY", 0)
@@ -56,6 +60,7 @@ class Intact:
     algorithms: tuple[str, ...]  # in the engine's order: by manifest name, first seen
     payload_oxum: str  # bytes.files of data/ as found
     payload_digests: dict[str, dict[str, str]]  # algorithm -> payload path -> digest (verified)
+    version: str = "1.0"  # BagIt-Version
 
 
 class _Unusual(Exception):
@@ -63,7 +68,7 @@ class _Unusual(Exception):
 
 
 def plainly_intact(path: str) -> Intact | None:
-    """Confirm a plain, intact BagIt 1.0 bag in one pass, or None (then run the engine)."""
+    """Confirm a plain, intact BagIt 1.0 or 0.97 bag in one pass, or None (then run the engine)."""
     fds: list[int] = []
     try:
         return _check(path, fds)
@@ -95,7 +100,8 @@ def _check(path: str, fds: list[int]) -> Intact:
                 raise _Unusual  # fetch.txt, other tag files, odd algorithm names: the engine
             manifests.append((name, bool(m.group(1)), m.group(2)))
         tags[name] = _read(root, name)
-    if not has_data or "bag-info.txt" not in tags or tags.get("bagit.txt") != DECLARATION:
+    version = DECLARATIONS.get(tags.get("bagit.txt", b""))
+    if not has_data or "bag-info.txt" not in tags or version is None:
         raise _Unusual
     if not any(not tag for _, tag, _ in manifests):
         raise _Unusual
@@ -135,7 +141,7 @@ def _check(path: str, fds: list[int]) -> Intact:
     for _, _, algorithm in manifests:
         if algorithm not in algorithms:
             algorithms.append(algorithm)
-    return Intact(len(listed), hashed, tuple(algorithms), oxum, payload_digests)
+    return Intact(len(listed), hashed, tuple(algorithms), oxum, payload_digests, version)
 
 
 def _read(dir_fd: int, name: str) -> bytes:
