@@ -116,6 +116,7 @@ COMMAND_MODULES = (
     "serve",
     "harvest",
     "transfer",
+    "ocfl",
 )
 
 for _name in COMMAND_MODULES:

@@ -80,10 +80,10 @@ def _make_parents(directory: Path, made: set[Path]) -> None:
 def read_bag_files(bag_dir: Path, payload_digests: dict[str, dict[str, str]]) -> BagFiles:
     """List a verified bag's files with the digests its payload and tag manifests give."""
     paths: list[str] = []
-    for dirpath, dirs, files in os.walk(bag_dir):
+    for dirpath, dirs, names in os.walk(bag_dir):
         dirs.sort()
         rel_dir = os.path.relpath(dirpath, bag_dir)
-        for name in sorted(files):
+        for name in sorted(names):
             full = os.path.join(dirpath, name)
             if not stat.S_ISREG(os.lstat(full).st_mode):
                 raise OcflError(f"{full}: not a regular file; an OCFL object holds only files", path=full)

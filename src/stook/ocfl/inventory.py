@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from stook.ocfl.layout import INVENTORY_TYPE, OcflError, hex_length, new_hasher
 
@@ -123,7 +123,8 @@ def write_inventory(directory: Path, inventory: Inventory) -> bytes:
     """Write ``inventory.json``, then its sidecar, into ``directory`` (new files, not in place)."""
     data = inventory.to_bytes()
     _write_new(directory / INVENTORY_FILE, data)
-    _write_new(directory / sidecar_name(inventory.digest_algorithm), sidecar_bytes(data, inventory.digest_algorithm))
+    algorithm = inventory.digest_algorithm
+    _write_new(directory / sidecar_name(algorithm), sidecar_bytes(data, algorithm))
     return data
 
 
@@ -187,7 +188,7 @@ def parse_inventory(raw: Any, where: str) -> Inventory:
             raise fail(f"version v{n} has no state")
         if not isinstance(block.get("created"), str):
             raise fail(f"version v{n} has no created time")
-        user = block.get("user") if isinstance(block.get("user"), dict) else {}
+        user: dict[str, Any] = block["user"] if isinstance(block.get("user"), dict) else {}
         parsed.append(Version(block["created"], block["state"], block.get("message"),
                               user.get("name"), user.get("address")))
         missing = [d for d in block["state"] if d not in manifest]
@@ -206,7 +207,7 @@ def parse_inventory(raw: Any, where: str) -> Inventory:
                      raw.get("type", INVENTORY_TYPE))
 
 
-def _digest_map(value: Any) -> bool:
+def _digest_map(value: Any) -> TypeGuard[dict[str, list[str]]]:
     return isinstance(value, dict) and all(
         isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)
         for paths in value.values())

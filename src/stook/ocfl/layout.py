@@ -118,7 +118,7 @@ class LayoutConfig:
         elif (size == 0) != (count == 0):
             problem = "tupleSize and numberOfTuples must both be 0 when one is"
         elif size * count > _HEX_LENGTH[algorithm]:
-            problem = f"tupleSize x numberOfTuples exceeds the {_HEX_LENGTH[algorithm]} hex digits of {algorithm}"
+            problem = f"tupleSize x numberOfTuples exceeds the {_HEX_LENGTH[algorithm]} digits of {algorithm}"
         elif not isinstance(short, bool):
             problem = "shortObjectRoot must be true or false"
         elif short and size * count == _HEX_LENGTH[algorithm]:

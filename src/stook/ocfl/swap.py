@@ -27,7 +27,7 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -108,10 +108,8 @@ def clear_staging(staging: Path) -> int:
     entries = list(staging.iterdir())
     for entry in entries:
         remove_tree(entry)
-    try:
+    with suppress(OSError):
         staging.rmdir()
-    except OSError:
-        pass
     return len(entries)
 
 

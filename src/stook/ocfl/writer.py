@@ -29,7 +29,14 @@ from stook.durable import fsync_dirs, make_durable
 from stook.errors import Problem, UsageError
 from stook.ledger import BagVersion, Event
 from stook.ocfl.bagfiles import BagFiles, read_bag_files, same_bag
-from stook.ocfl.inventory import INVENTORY_FILE, Inventory, Version, read_inventory, sidecar_name, write_inventory
+from stook.ocfl.inventory import (
+    INVENTORY_FILE,
+    Inventory,
+    Version,
+    read_inventory,
+    sidecar_name,
+    write_inventory,
+)
 from stook.ocfl.layout import INVENTORY_TYPE, OBJECT_DECLARATION, OcflError, StorageRoot, create_root
 from stook.ocfl.swap import clear_staging, exchange, link_tree, place_new, remove_tree, root_lock
 from stook.store import Store
@@ -139,7 +146,8 @@ def export_ocfl(
         try:
             staging.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OcflError(f"{staging}: cannot create the staging area: {exc.strerror}", path=staging) from exc
+            raise OcflError(f"{staging}: cannot create the staging area: {exc.strerror}",
+                            path=staging) from exc
         try:
             for batch in _chunks(records, max(1, options.batch)):
                 staged: list[_Staged] = []
