@@ -21,6 +21,7 @@ from typing import Any
 import ocfl
 from ocfl.layout import Layout, LayoutException
 from ocfl.layout_registry import add_layout, layout_is_supported
+from ocfl.validator import Validator
 
 NAME = "0004-hashed-n-tuple-storage-layout"
 _HEX = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b-512": 128}
@@ -102,7 +103,7 @@ def validate_root(root: Path, check_digests: bool = True) -> tuple[bool, str]:
 
 
 def validate_object(path: Path) -> tuple[bool, str]:
-    validator = ocfl.Validator(log_warnings=True)
+    validator = Validator(log_warnings=True)
     return bool(validator.validate_object(str(path))), validator.status_str()
 
 

@@ -1,10 +1,11 @@
 """A bag's files as the content of an OCFL version: paths, verified digests, copies.
 
 The export reads each bag after the verify engine has checked every checksum. The
-sha512 digests the bag's manifests state (now known to be right) let content the
-object already holds be recognised without reading it again; new content is copied
-while it is hashed, and a digest that no longer matches the manifest stops the
-export (the bag changed after it was verified).
+sha512 digests of the payload manifest (now known to be right) let content the
+object already holds be recognised without reading it again; everything else is
+copied while it is hashed with sha512 and with each other algorithm the bag's
+manifests use (the inventory's fixity block), and a digest that no longer matches
+the manifest stops the export (the bag changed after it was verified).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stook.ocfl.inventory import Version
-from stook.ocfl.layout import FIXITY_ALGORITHMS, OcflError
-from stook.transfer.baginfo import read_manifest
+from stook.ocfl.layout import FIXITY_ALGORITHMS, OcflError, new_hasher
 
 CHUNK = 1024 * 1024
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -29,8 +29,8 @@ class BagFiles:
 
     directory: Path
     paths: list[str]
-    expected: dict[str, str] = field(default_factory=dict)  # path -> sha512, verified
-    fixity: dict[str, dict[str, str]] = field(default_factory=dict)  # other algorithm -> path -> digest
+    expected: dict[str, str] = field(default_factory=dict)  # payload path -> sha512, verified
+    fixity: tuple[str, ...] = ()  # the bag's other algorithms OCFL knows, for the fixity block
 
     def known_digest(self, rel: str, *held: dict[str, list[str]]) -> str | None:
         """The file's sha512 when a verified manifest gives it and one of ``held`` has it."""
@@ -39,11 +39,13 @@ class BagFiles:
             return digest
         return None
 
-    def copy(self, rel: str, target: Path, made: set[Path]) -> tuple[str, int]:
-        """Copy one file to ``target`` (a new file), hashing it; returns its sha512 and size."""
+    def copy(self, rel: str, target: Path, made: set[Path]) -> tuple[str, int, dict[str, str]]:
+        """Copy one file to ``target`` (a new file), hashing it; returns its sha512, size and
+        its digests in the fixity algorithms."""
         _make_parents(target.parent, made)
         source = self.directory / rel
         digest = hashlib.sha512()
+        others = {algorithm: new_hasher(algorithm) for algorithm in self.fixity}
         size = 0
         try:
             with open(source, "rb") as src:
@@ -51,6 +53,8 @@ class BagFiles:
                 try:
                     while chunk := src.read(CHUNK):
                         digest.update(chunk)
+                        for hasher in others.values():
+                            hasher.update(chunk)
                         size += len(chunk)
                         view = memoryview(chunk)
                         while view:
@@ -67,7 +71,7 @@ class BagFiles:
             raise OcflError(f"{source}: its sha512 changed after the bag was verified (manifest "
                             f"{expected[:16]}..., now {found[:16]}...); nothing of this version was written",
                             path=source)
-        return found, size
+        return found, size, {algorithm: hasher.hexdigest() for algorithm, hasher in others.items()}
 
 
 def _make_parents(directory: Path, made: set[Path]) -> None:
@@ -95,18 +99,9 @@ def read_bag_files(bag_dir: Path, payload_digests: dict[str, dict[str, str]]) ->
                                 "inventory (JSON); rename it in a new version of the record",
                                 path=full) from exc
             paths.append(rel)
-    files = BagFiles(bag_dir, paths, dict(payload_digests.get("sha512", {})))
-    for algorithm, digests in payload_digests.items():
-        if algorithm != "sha512" and algorithm in FIXITY_ALGORITHMS:
-            files.fixity[algorithm] = dict(digests)
-    for algorithm in FIXITY_ALGORITHMS:
-        if (bag_dir / f"tagmanifest-{algorithm}.txt").is_file():
-            tags = read_manifest(bag_dir, algorithm, tag=True)
-            if algorithm == "sha512":
-                files.expected.update(tags)
-            else:
-                files.fixity.setdefault(algorithm, {}).update(tags)
-    return files
+    tags = {a for a in FIXITY_ALGORITHMS if (bag_dir / f"tagmanifest-{a}.txt").is_file()}
+    fixity = tuple(a for a in FIXITY_ALGORITHMS if a != "sha512" and (a in payload_digests or a in tags))
+    return BagFiles(bag_dir, paths, dict(payload_digests.get("sha512", {})), fixity)
 
 
 def same_bag(version: Version, bag_dir: Path) -> bool:

@@ -311,19 +311,21 @@ def _write_content(inventory: Inventory, files: BagFiles, built: Path, number: i
             result.deduplicated += 1
             continue
         content = prefix + rel
-        digest, size = files.copy(rel, built / content, made)
+        digest, size, fixity = files.copy(rel, built / content, made)
         if digest in inventory.manifest or digest in state:
             os.unlink(built / content)
             result.deduplicated += 1
         else:
             inventory.manifest[digest] = [content]
-            for algorithm, digests in files.fixity.items():
-                other = digests.get(rel)
-                if other is not None:
-                    inventory.fixity.setdefault(algorithm, {}).setdefault(other, []).append(content)
+            for algorithm, other in fixity.items():
+                inventory.fixity.setdefault(algorithm, {}).setdefault(other, []).append(content)
             result.files_written += 1
             result.bytes_written += size
         state.setdefault(digest, []).append(rel)
+    top = built / prefix.rstrip("/")
+    for dirpath, _dirs, _files in os.walk(top, topdown=False):
+        if not os.listdir(dirpath):  # every file in it turned out to be held already
+            os.rmdir(dirpath)
     return state
 
 
