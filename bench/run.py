@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from workdirs import settle  # noqa: E402
 
-BENCHES = ["bench_bag", "bench_verify", "bench_harvest", "bench_audit", "bench_provider"]
+BENCHES = ["bench_bag", "bench_verify", "bench_harvest", "bench_audit", "bench_provider", "bench_ocfl"]
 
 
 def main() -> int:

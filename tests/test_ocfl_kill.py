@@ -18,7 +18,7 @@ from stook.ocfl.layout import open_root
 from stook.ocfl.validate import verify_ocfl
 from stook.store import Store
 
-ROUNDS = 8  # kills per phase: while objects are created, then while they get new versions
+ROUNDS = 6  # kills per phase: while objects are created, then while they get new versions
 PER_ROUND = 4  # records added before each kill of the first phase
 
 # Exports every record, one object per batch (a sync and a swap each), printing a line

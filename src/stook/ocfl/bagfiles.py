@@ -10,6 +10,7 @@ the manifest stops the export (the bag changed after it was verified).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -75,9 +76,13 @@ class BagFiles:
 
 
 def _make_parents(directory: Path, made: set[Path]) -> None:
+    """Make ``directory`` and its missing parents, down from one in ``made`` (which must hold
+    an ancestor)."""
     if directory in made:
         return
-    directory.mkdir(parents=True, exist_ok=True)
+    _make_parents(directory.parent, made)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(directory)
     made.add(directory)
 
 

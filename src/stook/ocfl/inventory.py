@@ -119,21 +119,27 @@ def parse_sidecar(data: bytes) -> str | None:
     return parts[0].lower()
 
 
-def write_inventory(directory: Path, inventory: Inventory) -> bytes:
-    """Write ``inventory.json``, then its sidecar, into ``directory`` (new files, not in place)."""
-    data = inventory.to_bytes()
+def write_inventory(directory: Path, inventory: Inventory, data: bytes | None = None) -> bytes:
+    """Write ``inventory.json`` (``data``, when already serialized), then its sidecar, into
+    ``directory``; both must be new files (an update never writes into a linked inode)."""
+    data = inventory.to_bytes() if data is None else data
     _write_new(directory / INVENTORY_FILE, data)
     algorithm = inventory.digest_algorithm
     _write_new(directory / sidecar_name(algorithm), sidecar_bytes(data, algorithm))
     return data
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
 def _write_new(path: Path, data: bytes) -> None:
-    """A file under a fresh name, renamed over any old one: an old hard-linked inode is never written."""
-    part = path.with_name(f".{path.name}.part")
-    with open(part, "wb") as handle:
-        handle.write(data)
-    os.replace(part, path)
+    fd = os.open(path, _NEW_FILE, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def read_inventory(object_dir: Path) -> tuple[Inventory, bytes]:

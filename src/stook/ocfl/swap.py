@@ -114,11 +114,11 @@ def clear_staging(staging: Path) -> int:
 
 
 def place_new(built: Path, target: Path, root: Path) -> Path:
-    """Move a staged object (``built``, named like ``target``'s last part) to ``target``.
+    """Move a staged object (the directory ``built``, in staging) to ``target``.
 
     The object is carried with every missing ancestor of ``target`` under ``root``,
-    in one rename of the topmost missing one. Returns the directory whose entries
-    changed (to be synced).
+    in one rename of the topmost missing one; nothing is left behind in staging.
+    Returns the directory whose entries changed (to be synced).
     """
     missing: list[str] = []
     parent = target.parent
@@ -127,12 +127,12 @@ def place_new(built: Path, target: Path, root: Path) -> Path:
         parent = parent.parent
     top = built
     if missing:
-        # Build the missing chain inside staging around the object, then move its head.
-        chain = built.parent / f"{built.name}.chain"
-        inner = chain.joinpath(*reversed(missing))
+        # The missing ancestors are made in staging, the object moved into the deepest,
+        # and the topmost renamed into place, carrying the rest.
+        top = built.with_name(f"{built.name}-{missing[-1]}")
+        inner = top.joinpath(*reversed(missing[:-1]))
         inner.mkdir(parents=True)
         os.rename(built, inner / target.name)
-        top = chain / missing[-1]
     destination = parent / (missing[-1] if missing else target.name)
     try:
         os.rename(top, destination)

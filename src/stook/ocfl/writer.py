@@ -124,12 +124,12 @@ class OcflExportSummary:
 @dataclass
 class _Staged:
     result: ObjectExport
-    work: Path  # this object's staging directory
-    built: Path  # the object as built, inside ``work``
+    built: Path  # the object as built, in staging; after an exchange, the old object
     target: Path  # its place in the root
     replaces: bool  # an object is there already (exchange) or not (rename)
     root: Path
     events: list[Event] = field(default_factory=list)
+    inventory_bytes: bytes | None = None  # the head version's inventory, which the root one repeats
 
 
 def export_ocfl(
@@ -213,9 +213,7 @@ def _stage(store: Store, root: StorageRoot, versions: list[BagVersion]) -> _Stag
             return _refuse(result, str(target), problem)
         if len(previous.versions) == len(versions):
             return result
-    work = root.staging() / uuid.uuid4().hex
-    built = work / target.name
-    work.mkdir()
+    built = root.staging() / uuid.uuid4().hex  # after an exchange, the old object is here
     if previous is not None:
         link_tree(target, built, skip=frozenset({INVENTORY_FILE, sidecar_name(previous.digest_algorithm)}))
         inventory = previous.copy()
@@ -223,14 +221,14 @@ def _stage(store: Store, root: StorageRoot, versions: list[BagVersion]) -> _Stag
         built.mkdir()
         (built / OBJECT_DECLARATION).write_bytes(f"{OBJECT_DECLARATION[2:]}\n".encode())
         inventory = Inventory(identifier)
-    staged = _Staged(result, work, built, target, previous is not None, root.path)
+    staged = _Staged(result, built, target, previous is not None, root.path)
     for bag in versions[len(inventory.versions):]:
         if not _add_version(store, inventory, bag, staged):
             break
     if not result.added:
         result.status = "refused"
         return staged  # nothing to swap in; its events (the refusal) are still recorded
-    write_inventory(built, inventory)  # the root inventory last
+    write_inventory(built, inventory, staged.inventory_bytes)  # the root inventory last
     result.status = "updated" if previous is not None else "new"
     result.versions = len(inventory.versions)
     return staged
@@ -290,7 +288,7 @@ def _add_version(store: Store, inventory: Inventory, bag: BagVersion, staged: _S
     inventory.versions.append(Version(bag.created, state, message, user, PROJECT_URL))
     version_dir = staged.built / f"v{number}"
     version_dir.mkdir(exist_ok=True)
-    write_inventory(version_dir, inventory)
+    staged.inventory_bytes = write_inventory(version_dir, inventory)
     result.added.append(f"v{number}")
     staged.events.append(_event(bag, "suc", f"exported to the OCFL storage root {staged.root} "
                                 f"as version v{number} of object {inventory.id}",
@@ -302,7 +300,7 @@ def _write_content(inventory: Inventory, files: BagFiles, built: Path, number: i
                    result: ObjectExport) -> dict[str, list[str]]:
     """Store the bag's files the object does not hold yet; return the version's state."""
     state: dict[str, list[str]] = {}
-    made: set[Path] = set()
+    made: set[Path] = {built}
     prefix = f"v{number}/{inventory.content_directory}/"
     for rel in files.paths:
         digest = files.known_digest(rel, inventory.manifest, state)
@@ -353,7 +351,7 @@ def _commit(store: Store, root: StorageRoot, staged: Iterable[_Staged]) -> None:
     events = [e for item in items for e in item.events]
     ready = [item for item in items if item.result.added]
     if ready:
-        make_durable(root.path, [item.work for item in ready])
+        make_durable(root.path, [item.built for item in ready])
         parents = []
         for item in ready:
             if item.replaces:
@@ -365,4 +363,4 @@ def _commit(store: Store, root: StorageRoot, staged: Iterable[_Staged]) -> None:
     if events:
         store.ledger.record_events(events)
     for item in items:
-        remove_tree(item.work)
+        remove_tree(item.built)  # the old object, an unused build, or nothing (moved into place)
