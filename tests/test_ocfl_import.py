@@ -140,3 +140,31 @@ def test_hostile_inventory_paths_are_never_followed(tmp_path: Path, runner: CliR
     assert not list(tmp_path.rglob("escaped.txt")) and not list(tmp_path.rglob("stolen.txt"))
     with Store.open(copy) as store:
         assert store.ledger.bags() == []
+
+
+def test_objects_written_by_ocfl_py(tmp_path: Path, runner: CliRunner) -> None:
+    """ocfl-py's own objects: one holding a bag is verified and imported; one holding none is refused."""
+    import ocfl
+    from support.ocfl_helpers import foreign_bag
+
+    root = create_root(tmp_path / "ocfl")
+    bag = foreign_bag(tmp_path / "bag")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("not a bag\n")
+    for identifier, source in (("ext:percent", bag), ("plain:1", plain)):
+        target = root.object_dir(identifier)
+        target.parent.mkdir(parents=True)
+        metadata = ocfl.VersionMetadata(created="2026-01-02T03:04:05Z", message="by ocfl-py", name="someone")
+        ocfl.Object(identifier=identifier).create(srcdir=str(source), metadata=metadata, objdir=str(target))
+    checked = runner.invoke(main, ["verify", str(root.path)])
+    assert checked.exit_code == 0, checked.output
+    copy = tmp_path / "copy"
+    result = runner.invoke(main, ["import", "--from-ocfl", str(root.path), "--store", str(copy)])
+    assert result.exit_code == 1
+    assert "imported: ext:percent v1" in result.output
+    assert "rejected: plain:1 v1" in result.output and "bagit.txt" in result.output
+    with Store.open(copy) as store:
+        (stored,) = store.versions("ext:percent")
+        assert bag_tree(store.bag_path(stored)) == bag_tree(bag)
+        assert store.versions("plain:1") == []

@@ -15,6 +15,7 @@ made by another tool with other 0004 parameters is read with its own ones.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -232,9 +233,13 @@ def create_root(path: Path) -> StorageRoot:
         _write_skeleton(skeleton)
         try:
             os.rename(skeleton, path)  # onto a missing or empty directory: atomic
-        except OSError:
+        except OSError as exc:
             shutil.rmtree(skeleton, ignore_errors=True)
-            path.mkdir(exist_ok=True)
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY) and namaste(path) is not None:
+                return open_root(path)  # another export made it meanwhile
+            if exc.errno not in (errno.EXDEV, errno.EBUSY, errno.EACCES, errno.EPERM):
+                raise
+            path.mkdir(exist_ok=True)  # a mount point, or a parent we may not write
             _write_skeleton(path)  # in place, the declaration last
         fsync_path(parent)
     except OSError as exc:

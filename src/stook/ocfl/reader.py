@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stook.errors import Problem, UsageError
+from stook.errors import NotABag, Problem, UsageError
 from stook.ledger import Event
 from stook.names import identifier_key
 from stook.ocfl.bagfiles import same_bag
@@ -217,8 +217,10 @@ def _import_version(store: Store, root: StorageRoot, object_dir: Path, inventory
         if result.status == "rejected":
             result.errors.append(Problem(str(object_dir), f"stored as version {added.bag.version}, not "
                                          f"{number}: the store changed during the import"))
-    except OcflError as exc:
+    except (OcflError, NotABag) as exc:
         result.errors.append(Problem(exc.path or str(object_dir), exc.message))
+    except OSError as exc:
+        result.errors.append(Problem(str(exc.filename or work), f"cannot be written or read: {exc.strerror}"))
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)

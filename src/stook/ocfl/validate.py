@@ -317,7 +317,10 @@ class _ObjectCheck:
                 for file_name in sorted(files):
                     rel = f"{rel_dir}/{file_name}"
                     found.add(rel)
-                    mode = os.lstat(os.path.join(dirpath, file_name)).st_mode
+                    try:
+                        mode = os.lstat(os.path.join(dirpath, file_name)).st_mode
+                    except OSError:
+                        mode = 0
                     if not stat.S_ISREG(mode):
                         self.report.error("unsafe-file", "not a regular file (links are not allowed, E090)",
                                           path=rel)

@@ -161,6 +161,10 @@ def export_ocfl(
                 _commit(store, root, staged)
                 if progress:
                     progress(len(batch))
+        except OSError as exc:
+            raise OcflError(f"{root.path}: cannot write the OCFL storage root: {exc.strerror or exc} "
+                            f"({exc.filename or 'staging'}); objects already swapped in are complete, "
+                            "the root is valid", path=root.path) from exc
         finally:
             clear_staging(staging)
     return summary
