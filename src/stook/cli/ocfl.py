@@ -11,7 +11,7 @@ from stook.cli.base import echo_json, json_option, main, progress, store_option
 from stook.errors import UsageError
 
 
-def export_to_ocfl(store_path: Path, to: Path, refs: tuple[str, ...], all_records: bool,
+def export_to_ocfl(store_path: Path, to: Path, refs: tuple[str, ...], all_records: bool, workers: int,
                    as_json: bool) -> None:
     """``stook export --format ocfl``: bring the OCFL storage root ``to`` up to date."""
     from stook.ocfl.writer import OcflExportOptions, export_ocfl
@@ -19,7 +19,7 @@ def export_to_ocfl(store_path: Path, to: Path, refs: tuple[str, ...], all_record
 
     if not refs and not all_records:
         raise UsageError("name the records to export, or pass --all for every record in the store")
-    options = OcflExportOptions(root=to, refs=refs, all_records=all_records)
+    options = OcflExportOptions(root=to, refs=refs, all_records=all_records, workers=workers)
     with Store.open(store_path) as store, progress(None, "export", "object") as advance:
         summary = export_ocfl(store, options, progress=advance)
     if as_json:

@@ -79,7 +79,7 @@ def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_version
     if fmt == "ocfl":  # an OCFL storage root, not one archive per bag
         from stook.cli.ocfl import export_to_ocfl
 
-        return export_to_ocfl(store_path, to, refs, all_records, as_json)
+        return export_to_ocfl(store_path, to, refs, all_records, workers, as_json)
     if all_records or not refs:
         raise UsageError("name the bags to export (--all goes with --format ocfl only)")
     store = _open_store(store_path)

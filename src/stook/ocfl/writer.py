@@ -55,6 +55,7 @@ class OcflExportOptions:
     refs: tuple[str, ...] = ()
     all_records: bool = False
     batch: int = BATCH
+    workers: int = 1  # threads hashing a bag's files while it is verified
 
 
 @dataclass
@@ -152,7 +153,7 @@ def export_ocfl(
             for batch in _chunks(records, max(1, options.batch)):
                 staged: list[_Staged] = []
                 for versions in batch:
-                    item = _stage(store, root, versions)
+                    item = _stage(store, root, versions, options.workers)
                     if isinstance(item, _Staged):
                         staged.append(item)
                         summary.objects.append(item.result)
@@ -199,7 +200,8 @@ def _chunks(items: list[list[BagVersion]], size: int) -> Iterator[list[list[BagV
         yield items[start:start + size]
 
 
-def _stage(store: Store, root: StorageRoot, versions: list[BagVersion]) -> _Staged | ObjectExport:
+def _stage(store: Store, root: StorageRoot, versions: list[BagVersion],
+           workers: int) -> _Staged | ObjectExport:
     """Build the updated object in staging, or say why nothing needs (or may) be written."""
     identifier = versions[-1].id_key
     target = root.object_dir(identifier)
@@ -225,9 +227,9 @@ def _stage(store: Store, root: StorageRoot, versions: list[BagVersion]) -> _Stag
         built.mkdir()
         (built / OBJECT_DECLARATION).write_bytes(f"{OBJECT_DECLARATION[2:]}\n".encode())
         inventory = Inventory(identifier)
-    staged = _Staged(result, built, target, previous is not None, root.path)
+    staged = _Staged(result, built, target, previous is not None, root.path.resolve())
     for bag in versions[len(inventory.versions):]:
-        if not _add_version(store, inventory, bag, staged):
+        if not _add_version(store, inventory, bag, staged, workers):
             break
     if not result.added:
         result.status = "refused"
@@ -268,12 +270,12 @@ def _history_problem(store: Store, inventory: Inventory, versions: list[BagVersi
     return None
 
 
-def _add_version(store: Store, inventory: Inventory, bag: BagVersion, staged: _Staged) -> bool:
+def _add_version(store: Store, inventory: Inventory, bag: BagVersion, staged: _Staged, workers: int) -> bool:
     """Verify ``bag`` and add it as the next version of ``inventory``, its new content in ``staged``."""
     number = len(inventory.versions) + 1
     bag_dir = store.bag_path(bag)
     result = staged.result
-    verified = verify_bag(bag_dir, mode="full")
+    verified = verify_bag(bag_dir, mode="full", workers=workers)
     if not verified.valid:
         where = str(bag_dir)
         result.errors.extend(Problem(f.where() or where, f"[{f.code}] {f.message}") for f in verified.errors)
