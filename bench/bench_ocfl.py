@@ -54,7 +54,7 @@ def bench_stook(store: Store, root: Path, identifiers: list[str]) -> float:
     start = time.perf_counter()
     summary = export_ocfl(store, OcflExportOptions(root, refs=tuple(identifiers)))
     elapsed = time.perf_counter() - start
-    assert summary.ok and summary.counts()["new"] == len(identifiers), summary.line()
+    assert summary.ok and summary.counts()["new"] == len(identifiers), summary.counts()
     return elapsed
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stook.cli.base import echo_json, json_option, main, progress, store_option
 from stook.errors import UsageError
+
+if TYPE_CHECKING:  # the command imports only what it shows
+    from stook.ocfl.reader import OcflImportSummary, VersionImport
+    from stook.ocfl.validate import OcflResult
+    from stook.ocfl.writer import ObjectExport, OcflExportSummary
 
 
 def export_to_ocfl(store_path: Path, to: Path, refs: tuple[str, ...], all_records: bool, workers: int,
@@ -29,10 +34,10 @@ def export_to_ocfl(store_path: Path, to: Path, refs: tuple[str, ...], all_record
             click.echo(f"removed {summary.cleared} leftover(s) of an interrupted export", err=True)
         for item in summary.objects:
             if item.status != "unchanged" or not item.ok:
-                click.echo(item.line(), err=not item.ok)
+                click.echo(object_line(item), err=not item.ok)
             for problem in item.errors:
                 click.echo(f"  error: {problem}", err=True)
-        click.echo(summary.line())
+        click.echo(export_summary_line(summary))
     if not summary.ok:
         raise SystemExit(1)
 
@@ -72,14 +77,46 @@ def import_command(ids: tuple[str, ...], root: Path, store_path: Path, workers: 
         echo_json(summary.to_dict())
     else:
         for item in summary.versions:
-            click.echo(item.line(), err=item.status == "rejected")
+            click.echo(version_line(item), err=item.status == "rejected")
             for problem in item.errors:
                 click.echo(f"  error: {problem}", err=True)
             for problem in item.warnings:
                 click.echo(f"  warning: {problem}", err=True)
-        click.echo(summary.line())
+        click.echo(import_summary_line(summary))
     if not summary.ok:
         raise SystemExit(1)
+
+
+def object_line(item: ObjectExport) -> str:
+    """What the export did with one record's object."""
+    if item.status == "unchanged" and item.ok:
+        return f"unchanged: {item.identifier} ({item.versions} version(s) already in the root)"
+    added = f"{', '.join(item.added)} added" if item.added else "nothing added"
+    return (f"{item.status}: {item.identifier} -> {item.object_path}: {added} ({item.files_written} files "
+            f"written, {item.deduplicated} deduplicated)")
+
+
+def export_summary_line(summary: OcflExportSummary) -> str:
+    c = summary.counts()
+    return (f"OCFL root {summary.root}: {len(summary.objects)} object(s): {c['new']} new, {c['updated']} "
+            f"updated, {c['unchanged']} unchanged, {c['refused']} refused; {c['versions_added']} "
+            "version(s) added")
+
+
+def version_line(item: VersionImport) -> str:
+    """What the import did with one OCFL version."""
+    if item.status == "rejected":
+        return (f"rejected: {item.identifier} {item.version} ({item.object_path}): "
+                f"{len(item.errors)} problem(s); nothing of it was added to the store")
+    if item.status == "unchanged":
+        return f"unchanged: {item.identifier} {item.version} is already stored as {item.bag}"
+    return f"imported: {item.identifier} {item.version} as {item.bag} ({item.status})"
+
+
+def import_summary_line(summary: OcflImportSummary) -> str:
+    c = summary.counts()
+    return (f"OCFL root {summary.root}: {len(summary.versions)} version(s): {c['new'] + c['changed']} "
+            f"imported, {c['unchanged']} already stored, {c['rejected']} rejected")
 
 
 def verify_ocfl_paths(paths: list[Path], mode: Any, as_json: bool) -> tuple[int, list[dict[str, Any]]]:
@@ -98,7 +135,7 @@ def verify_ocfl_paths(paths: list[Path], mode: Any, as_json: bool) -> tuple[int,
     return exit_code, reports
 
 
-def render(result: Any) -> str:
+def render(result: OcflResult) -> str:
     """The text report of a root or object, in the style of a bag's."""
     kind = "storage root" if result.kind == "root" else f"object {result.id!r}" if result.id else "object"
     head = f"{result.status.upper():<10} {result.path} (OCFL {result.spec_version or '?'} {kind}"
@@ -125,7 +162,7 @@ def render(result: Any) -> str:
     return "\n".join(lines)
 
 
-def _findings(result: Any, lines: list[str], indent: str) -> None:
+def _findings(result: OcflResult, lines: list[str], indent: str) -> None:
     for label, findings in (("error", result.errors), ("warning", result.warnings)):
         for f in findings:
             where = f.where()

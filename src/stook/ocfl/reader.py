@@ -62,13 +62,6 @@ class VersionImport:
                 "status": self.status, "bag": self.bag, "errors": [p.to_dict() for p in self.errors],
                 "warnings": [p.to_dict() for p in self.warnings]}
 
-    def line(self) -> str:
-        if self.status == "rejected":
-            return (f"rejected: {self.identifier} {self.version} ({self.object_path}): "
-                    f"{len(self.errors)} problem(s); nothing of it was added to the store")
-        if self.status == "unchanged":
-            return f"unchanged: {self.identifier} {self.version} is already stored as {self.bag}"
-        return f"imported: {self.identifier} {self.version} as {self.bag} ({self.status})"
 
 
 @dataclass
@@ -85,11 +78,6 @@ class OcflImportSummary:
         for item in self.versions:
             counts[item.status] += 1
         return counts
-
-    def line(self) -> str:
-        c = self.counts()
-        return (f"OCFL root {self.root}: {len(self.versions)} version(s): {c['new'] + c['changed']} "
-                f"imported, {c['unchanged']} already stored, {c['rejected']} rejected")
 
     def to_dict(self) -> dict[str, Any]:
         return {"root": str(self.root), **self.counts(), "versions": [v.to_dict() for v in self.versions]}

@@ -84,13 +84,6 @@ class ObjectExport:
             "errors": [p.to_dict() for p in self.errors],
         }
 
-    def line(self) -> str:
-        if self.status == "unchanged" and self.ok:
-            return f"unchanged: {self.identifier} ({self.versions} version(s) already in the root)"
-        added = f"{', '.join(self.added)} added" if self.added else "nothing added"
-        head = "refused" if self.status == "refused" else self.status
-        return (f"{head}: {self.identifier} -> {self.object_path}: {added} ({self.files_written} files "
-                f"written, {self.deduplicated} deduplicated)")
 
 
 @dataclass
@@ -110,12 +103,6 @@ class OcflExportSummary:
         counts["versions_added"] = sum(len(o.added) for o in self.objects)
         counts["failed"] = sum(1 for o in self.objects if not o.ok)
         return counts
-
-    def line(self) -> str:
-        c = self.counts()
-        return (f"OCFL root {self.root}: {len(self.objects)} object(s): {c['new']} new, {c['updated']} "
-                f"updated, {c['unchanged']} unchanged, {c['refused']} refused; {c['versions_added']} "
-                f"version(s) added")
 
     def to_dict(self) -> dict[str, Any]:
         return {"root": str(self.root), **self.counts(), "cleared": self.cleared,
