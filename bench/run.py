@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from workdirs import settle  # noqa: E402
 
-BENCHES = ["bench_startup", "bench_bag", "bench_verify", "bench_harvest", "bench_audit", "bench_provider"]
+BENCHES = ["bench_startup", "bench_bag", "bench_verify", "bench_harvest", "bench_audit", "bench_provider",
+           "bench_ocfl"]
 
 
 def main() -> int:

@@ -20,8 +20,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 if __name__ == "__main__" and not __package__:  # pragma: no cover - script mode (PEP 366)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    __package__ = "tests.support"
+    # as ``support``, the name the tests use: a distribution may install a top-level
+    # ``tests`` package of its own (Pairtree, which ocfl-py needs, does), shadowing ours
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    __package__ = "support"
 
 from lxml.etree import SubElement
 from oaipmh import common, error

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "transfer",
     "ledger",
     "repair",
+    "ocfl",
 )
 
 # Command name -> (module under stook.cli, the first paragraph of its help), so that
@@ -60,6 +61,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Verify bags and write them for a partner archive, with a .sha512 file per archive."),
     "receive": ("transfer",
                 "Take bags from another archive into the store, only when whole, safe and valid."),
+    "import": ("ocfl", "Rebuild the bags of an OCFL storage root's objects and add them to the store."),
     "ledger": ("ledger", "Check the store's ledger against its bags, or rebuild it from them."),
     "repair": ("repair", "Replace the damaged or missing files of a stored bag from a partner's copy."),
     "secret": ("serve", "The store's secret that signs OAI-PMH resumption tokens (<store>/.token-secret)."),

@@ -10,6 +10,7 @@ import click
 from stook.bagwriter import human_size
 from stook.cli.base import ByteSize, echo_json, json_option, main, progress, store_option, with_flag
 from stook.cli.render import receive_line
+from stook.errors import UsageError
 from stook.ledger import LEDGER_FILE
 from stook.transfer.sink import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, DEFAULT_MAX_RATIO, FORMATS
 
@@ -17,18 +18,21 @@ if TYPE_CHECKING:
     from stook.store import Store
 
 @main.command("export")
-@click.argument("refs", nargs=-1, required=True)
+@click.argument("refs", nargs=-1)
 @click.option("--to", "to", required=True, type=click.Path(path_type=Path),
               help="Directory to export into, or the archive file when exporting one bag.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="dir, tar, tar.gz or zip (default: from the --to file name, else tar).")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "ocfl"]), default=None,
+              help="dir, tar, tar.gz or zip (default: from the --to file name, else tar); "
+              "ocfl: --to is an OCFL 1.1 storage root, written or brought up to date.")
 @click.option("--all-versions", is_flag=True,
               help="Export every version of each record, not only the latest.")
+@click.option("--all", "all_records", is_flag=True,
+              help="With --format ocfl: every record in the store.")
 @store_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads hashing files while the bag is verified before export.")
 @json_option
-def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_versions: bool,
+def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_versions: bool, all_records: bool,
                    store_path: Path, workers: int, as_json: bool) -> None:
     """Verify bags and write them for a partner archive, with a .sha512 file per archive.
 
@@ -38,10 +42,21 @@ def export_command(refs: tuple[str, ...], to: Path, fmt: str | None, all_version
     always gives the same bytes. An invalid bag is not exported (exit 1). Each
     export of a stored bag is recorded as a PREMIS transfer event.
 
+    With --format ocfl, --to is an OCFL 1.1 storage root (made when absent): one
+    object per record, one OCFL version per stook version, unchanged files stored
+    once. Running it again adds only new versions (see 'stook import --from-ocfl').
+
     \b
     stook export wcda:115179 --to outbox/ --format tar
     stook export wcda:115179 --to wilson.zip
+    stook export --all --format ocfl --to /srv/ocfl
     """
+    if fmt == "ocfl":  # an OCFL storage root, not one archive per bag
+        from stook.cli.ocfl import export_to_ocfl
+
+        return export_to_ocfl(store_path, to, refs, all_records, workers, as_json)
+    if all_records or not refs:
+        raise UsageError("name the bags to export (--all goes with --format ocfl only)")
     from stook.transfer import ExportOptions, export_bags
 
     store = _open_store(store_path)

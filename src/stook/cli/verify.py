@@ -53,6 +53,9 @@ def verify(
 ) -> None:
     """Validate each BagIt bag in PATHS (versions 0.93 to 1.0) against RFC 8493.
 
+    A PATH that is an OCFL storage root or object is checked as OCFL 1.1 instead:
+    inventories, sidecars, version sequence and every content digest.
+
     Every error and warning is listed with its file and line. A bag is VALID
     only when every checksum of every listed file has been verified; with
     --fast or --completeness-only no checksum is computed and the report says so.
@@ -73,6 +76,14 @@ def verify(
     mode: Mode = "fast" if fast else "completeness" if completeness_only else "full"
     reports: list[dict[str, Any]] = []
     exit_code = 0
+    from stook.ocfl.layout import is_ocfl  # OCFL storage roots and objects have their own checks
+
+    ocfl_paths = [p for p in paths if is_ocfl(p)]
+    if ocfl_paths:
+        from stook.cli.ocfl import verify_ocfl_paths
+
+        exit_code, reports = verify_ocfl_paths(ocfl_paths, mode, as_json)
+        paths = tuple(p for p in paths if p not in ocfl_paths)
     single = len(paths) == 1
     with progress(None if single else len(paths), "verify", "B" if single else "bag") as advance:
         verdicts = verify_bags(

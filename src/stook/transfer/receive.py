@@ -31,8 +31,6 @@ from typing import Any, Literal
 from stook.bagspec import (
     first_value,
     info_values,
-    payload_algorithms,
-    read_manifest,
 )
 from stook.bagwriter import remove_tree
 from stook.errors import NotABag, Problem, StookError
@@ -295,13 +293,14 @@ def _identity(bag_dir: Path, top: str | None, info: list[tuple[str, str]],
     return chosen
 
 
-def _digest_event(bag_dir: Path, verified: VerifyResult, oxum: str) -> Event:
-    """The digests of the payload as received and verified, kept as the ones audit and
-    repair compare with later (as for a bag stook writes itself)."""
+def digest_event(bag_dir: Path, verified: VerifyResult, oxum: str) -> Event:
+    """The digests of the payload as received and verified (keyed by the files' paths in
+    the bag, as the verify engine resolved them), kept as the ones audit and repair
+    compare with later, as for a bag stook writes itself."""
     algorithms = list(verified.algorithms)
     data: dict[str, Any] = {"algorithms": algorithms, "payload_oxum": oxum}
-    if "sha512" in payload_algorithms(bag_dir):
-        data["sha512"] = read_manifest(bag_dir, "sha512")
+    if "sha512" in verified.payload_digests:
+        data["sha512"] = dict(verified.payload_digests["sha512"])
     return Event("mes", "suc", detail=f"{', '.join(algorithms)} digests of the payload as received, "
                  "all verified", data=data)
 
@@ -357,7 +356,7 @@ def _adopt(
               detail=(f"conforms to {profile.label}" if not problems else
                       f"does not conform to {profile.label}: {len(problems)} problem(s)"),
               data={"profile": profile.identifier, "problems": [p.to_dict() for p in problems] or None}),
-        _digest_event(work, verified, oxum),
+        digest_event(work, verified, oxum),
         Event("ing", "suc", detail=f"received bag {extraction.top or source.name} stored as received"),
     ]
     incoming = IncomingBag(
