@@ -118,6 +118,7 @@ COMMAND_MODULES = (
     "transfer",
     "ledger",
     "repair",
+    "web",
 )
 
 for _name in COMMAND_MODULES:
