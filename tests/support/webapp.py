@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,72 @@ def field_html(html: str, name: str) -> str:
     block_start = html.rindex('<div class="field', 0, start)
     end = html.index("</div>", start)
     return html[block_start:end]
+
+
+class _FormReader(HTMLParser):
+    """What a browser without JavaScript would send from the page's record form."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: dict[str, str] = {}
+        self.template = 0
+        self.select: str | None = None
+        self.first_option: str | None = None
+        self.option: dict[str, str | None] | None = None
+        self.option_text = ""
+        self.textarea: str | None = None
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "template":
+            self.template += 1
+        if self.template:
+            return
+        name = a.get("name")
+        if tag == "input" and name and a.get("type", "text") in ("text", "hidden", "search", "password"):
+            self.values[name] = a.get("value") or ""
+        elif tag == "input" and name and a.get("type") == "checkbox" and "checked" in a:
+            self.values[name] = a.get("value") or "on"
+        elif tag == "select" and name:
+            self.select, self.first_option = name, None
+        elif tag == "option" and self.select:
+            self.option, self.option_text = a, ""
+        elif tag == "textarea" and name:
+            self.textarea, self.text = name, ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "template":
+            self.template -= 1
+        if self.template:
+            return
+        if tag == "option" and self.select and self.option is not None:
+            value = self.option.get("value")
+            value = self.option_text if value is None else value
+            if self.first_option is None:
+                self.first_option = value
+                self.values.setdefault(self.select, value)
+            if "selected" in self.option:
+                self.values[self.select] = value
+            self.option = None
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea" and self.textarea:
+            self.values[self.textarea] = self.text[1:] if self.text.startswith("\n") else self.text
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.option is not None:
+            self.option_text += data
+        if self.textarea is not None:
+            self.text += data
+
+
+def form_values(page: str) -> dict[str, str]:
+    """The record form's fields as the page shows them (hidden ones included), as a browser
+    without JavaScript would submit them; underscore fields (the CSRF token, ...) left out."""
+    start = page.index('id="record-form"')
+    end = page.index("</form>", start)
+    reader = _FormReader()
+    reader.feed(page[start - 6:end])
+    return {k: v for k, v in reader.values.items() if not k.startswith("_")}

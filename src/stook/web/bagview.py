@@ -18,7 +18,9 @@ from typing import Any
 from stook.drops import payload_files
 from stook.errors import StookError
 from stook.ledger import BagVersion
-from stook.store import Store, read_record
+from stook.store import RECORD_FILE, Store, read_record
+
+RECORD_PATH = f"data/{RECORD_FILE}"
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,10 @@ def record_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) 
 
 
 def file_changes(before: list[BagFile], after: list[BagFile]) -> list[tuple[str, str]]:
-    """(path, what happened) for each payload file added, removed or changed."""
-    old = {f.path: f for f in before}
-    new = {f.path: f for f in after}
+    """(path, what happened) for each payload file added, removed or changed (the record
+    itself aside: its fields are compared one by one)."""
+    old = {f.path: f for f in before if f.path != RECORD_PATH}
+    new = {f.path: f for f in after if f.path != RECORD_PATH}
     out = []
     for path in sorted(set(old) | set(new)):
         if path not in old:
