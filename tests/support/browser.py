@@ -26,21 +26,31 @@ ARGS = [
 ]
 
 
-def chromium_browser(profile: Path) -> Iterator[Any]:
-    """A headless Chromium with a fresh user-data-dir under ``profile`` (skips when absent)."""
+def chromium_browser() -> Iterator[Any]:
+    """A headless Chromium (skipped when it is absent). Playwright starts it with a fresh
+    temporary user-data-dir; each test then opens a context of its own (its own cookies),
+    as a new person would."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    executable = CHROMIUM if CHROMIUM.exists() else (Path(shutil.which("chromium") or "") or None)
-    if executable is None or not Path(executable).exists():
+    found = shutil.which("chromium")
+    executable = CHROMIUM if CHROMIUM.exists() else Path(found) if found else None
+    if executable is None:
         pytest.skip("Chromium is not installed (.ci/run installs Debian's chromium)")
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(executable), headless=True, args=ARGS,
-            viewport={"width": 1100, "height": 900}, accept_downloads=True,
+        browser = playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=ARGS
         )
         try:
-            yield context
+            yield browser
         finally:
-            context.close()
+            browser.close()
+
+
+def log_in(page: Any, url: str, user: str, password: str) -> None:
+    page.goto(url + "login")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(url + "records")
 
 
 def _labels() -> Any:
