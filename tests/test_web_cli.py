@@ -51,6 +51,8 @@ def test_web_user_add_list_and_remove(tmp_path: Path) -> None:
     listed = json.loads(out)
     assert [u["name"] for u in listed["users"]] == ["registrar"]
     assert "hash" not in out and "scrypt" not in out
+    result = runner.invoke(main, ["bag", str(EXAMPLE_DIR / "record.yaml"), "--store", str(store)])
+    assert result.exit_code == 0, result.output  # the users file does not stand in the store's way
     assert _users(runner, store, "remove", "registrar")[0] == 0
     code, _, err = _users(runner, store, "remove", "registrar")
     assert code == 2 and "no user 'registrar'" in err

@@ -17,10 +17,11 @@ from support.storecheck import store_state
 from support.webapp import csrf, field_html, form_values, logged_in, submit, web_app
 
 from stook.cli import main
+from stook.ledger import Source
 from stook.manual import bag_manual_record
 from stook.names import bag_name
 from stook.recordfile import read_record_file
-from stook.store import Store
+from stook.store import BagRequest, Store
 from stook.web.formdata import values_from_record
 
 NAME = bag_name("wcda:115179")
@@ -275,3 +276,26 @@ def test_a_new_record_may_not_reuse_a_stored_identifier(wilson: Path, tmp_path: 
     assert response.status_code == 422
     assert "the store holds this record already (version 1)" in field_html(_text(response), "identifier")
     assert store_state(wilson) == before
+
+
+def test_a_record_another_source_supplied_is_changed_only_when_asked(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    harvested = {"identifier": "oai:example.org:7", "title": "A harvested letter",
+                 "record_source": {"method": "harvest", "base_url": "https://example.org/oai"}}
+    with Store.open(store, create=True) as opened:
+        opened.add(BagRequest(harvested, source=Source.harvest("https://example.org/oai", "oai_dc")))
+    name = bag_name("oai:example.org:7")
+    client = logged_in(web_app(store, tmp_path))
+    values = form_values(client.get(f"/records/{name}/edit").get_data(as_text=True))
+    values["title"] = "A harvested letter, described by hand"
+    before = store_state(store)
+    data = {"_csrf": csrf(client), "_action": "save", "_base_version": "1", **values}
+    refused = client.post(f"/records/{name}/edit", data=data, content_type="multipart/form-data")
+    assert refused.status_code == 409
+    page = _text(refused)
+    assert "Another source supplied this record" in page and "harvest of https://example.org/oai" in page
+    assert store_state(store) == before
+    data["_as_new_version"] = "yes"
+    stored = client.post(f"/records/{name}/edit", data=data, content_type="multipart/form-data")
+    assert stored.status_code == 302
+    assert [v.version for v in _versions(store, "oai:example.org:7")] == [1, 2]

@@ -127,6 +127,11 @@ def add_command(name: str, store_path: Path, users_file: Path | None, replace: b
     else:
         password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
     path = _users_path(store_path, users_file)
+    if path.parent == store_path:
+        from stook.store import Store
+
+        with Store.open(store_path, create=True):  # a file in a directory that is not yet a store
+            pass  # would keep `stook bag` from making the store there
     new = add_user(path, name, password, replace=replace)
     click.echo(f"{'added' if new else 'new password for'} {name} in {path}")
 
