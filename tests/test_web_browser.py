@@ -103,6 +103,11 @@ def test_the_wilson_example_entered_by_label_is_the_bag_stook_bag_makes(
 def test_a_bad_date_and_a_missing_title_are_shown_beside_their_fields(
         page: Any, site: str, store: Path, tmp_path: Path) -> None:
     page.goto(site + "records/new")
+    unlabelled = page.evaluate(
+        "() => [...document.querySelectorAll('#record-form input:not([type=hidden]), #record-form select,"
+        " #record-form textarea')].filter(e => !e.closest('template') && !e.closest('[aria-hidden=true]')"
+        " && ![...e.labels].some(l => l.textContent.trim())).map(e => e.name)")
+    assert unlabelled == []  # every input has a visible label
     before = store_state(store)
     page.get_by_label("Identifier", exact=True).fill("local:draft-1")
     dates = page.get_by_role("group", name="Dates", exact=True)
