@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job on the bundled example: validate and bag it, serve the store over
-# OAI-PMH on loopback, harvest it into a second store, audit both.
+# OAI-PMH on loopback, harvest it into a second store, audit both, then start
+# `stook web` on the store for a few seconds and fetch its pages.
 run: $(STAMP)
 	$(BIN)/stook validate examples/wilson-115179/record.yaml
 	$(BIN)/python examples/main_job.py

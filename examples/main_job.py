@@ -4,7 +4,8 @@
 2. serve that store over OAI-PMH on 127.0.0.1 (a free port);
 3. harvest it back into a second store, ``bags-harvested/``;
 4. audit both stores (full fixity checks, PREMIS events);
-5. print what happened, ending with the path of the example's bag.
+5. start ``stook web`` on the store for a few seconds and fetch its pages;
+6. print what happened, ending with the path of the example's bag.
 
 Run it again and nothing new is written: the bag is unchanged and the harvest is
 incremental. Every step is the library call behind a ``stook`` command.
@@ -12,7 +13,9 @@ incremental. Every step is the library call behind a ``stook`` command.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import bagit
@@ -69,8 +72,39 @@ def main() -> int:
         )
         worst = max(worst, result.exit_code)
 
+    worst = max(worst, browse(added.bag.name))
     print(f"\nThe example's bag: {added.path.relative_to(ROOT)}")
     print(f"Its history: .venv/bin/stook history {added.bag.identifier} --store {STORE_A.name}")
+    return worst
+
+
+def browse(name: str) -> int:
+    """Start `stook web` (read-only) on the store, fetch its pages, stop it."""
+    stook = Path(sys.executable).with_name("stook")
+    command = [str(stook), "web", "--store", str(STORE_A), "--port", "0", "--read-only"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    worst = 0
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        if not url:
+            print("6. web       stook web did not start", file=sys.stderr)
+            return 2
+        pages = ["records", f"records/{name}", f"records/{name}/history", f"records/{name}/v1/data/text.txt",
+                 f"records/{name}/v1/export.zip", "audit"]
+        fetched = []
+        for page in pages:
+            try:
+                with urllib.request.urlopen(url + page, timeout=30) as response:
+                    size = len(response.read())
+                    fetched.append(f"/{page.rsplit('/', 1)[-1]} {response.status} ({size} bytes)")
+            except OSError as exc:
+                fetched.append(f"/{page} FAILED: {exc}")
+                worst = 1
+        print(f"6. web       stook web --read-only at {url}: " + ", ".join(fetched))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
     return worst
 
 

@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "ledger",
     "repair",
     "ocfl",
+    "web",
 )
 
 # Command name -> (module under stook.cli, the first paragraph of its help), so that
@@ -62,6 +63,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receive": ("transfer",
                 "Take bags from another archive into the store, only when whole, safe and valid."),
     "import": ("ocfl", "Rebuild the bags of an OCFL storage root's objects and add them to the store."),
+    "web": ("web", "Describe documents, browse the store and watch its fixity in a web browser."),
+    "web-user": ("web", "Who may log in to `stook web` to make changes (a users file with scrypt hashes)."),
     "ledger": ("ledger", "Check the store's ledger against its bags, or rebuild it from them."),
     "repair": ("repair", "Replace the damaged or missing files of a stored bag from a partner's copy."),
     "secret": ("serve", "The store's secret that signs OAI-PMH resumption tokens (<store>/.token-secret)."),

@@ -127,3 +127,23 @@ class EventLog:
         """Per bag path, its latest fixity checks (one row per bag, however long the log)."""
         rows = self.conn.execute("SELECT bag, last_any, last_outcome, last_full, last_intact FROM fixity")
         return {bag: FixityRow(*rest) for bag, *rest in rows}
+
+    def fix_counts(self, since: str) -> list[tuple[str, str, int]]:
+        """(UTC day, outcome, checks) of the fixity checks recorded since ``since`` (a
+        dashboard's chart: one grouped query, however many checks)."""
+        rows = self.conn.execute(
+            "SELECT substr(datetime, 1, 10) AS day, outcome, COUNT(*) FROM events"
+            " WHERE type = 'fix' AND datetime >= ? GROUP BY day, outcome ORDER BY day",
+            (since,),
+        )
+        return [(str(day), str(outcome), int(count)) for day, outcome, count in rows]
+
+    def recoveries(self, since: str, limit: int = 50) -> list[Event]:
+        """The latest fixity checks since ``since`` that found a bag intact again after a
+        failure, and repairs (``rec`` events), newest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM events WHERE datetime >= ? AND (type = 'rec' OR (type = 'fix'"
+            " AND outcome = 'suc' AND json_extract(data, '$.recovered') = 1)) ORDER BY seq DESC LIMIT ?",
+            (since, limit),
+        )
+        return [Event.from_row(row) for row in rows]
