@@ -101,16 +101,32 @@ def test_broken_element_in_one_record(tmp_path: Path) -> None:
 
 
 def test_a_page_whose_envelope_is_broken_stops_with_a_clear_error(tmp_path: Path) -> None:
+    """Page 2's resumption token cannot be read: page 1 stays stored and checkpointed, the
+    error names the page, and once the provider is mended a rerun carries on from there."""
+    marker = record_identifier(7).encode()
+
+    def break_page_two(body: bytes) -> bytes:
+        return body.replace(b"<resumptionToken", b"<resumptionToken \xff") if marker in body else body
+
     provider = fp.FaultyProvider(make_records(12), batch_size=5)
+    provider.rewrite = break_page_two
     root = tmp_path / "store"
-    provider.rewrite = hostile.replace_bytes(b"<resumptionToken", b"<resumptionToken \xff")
+    runner = CliRunner()
     with provider.serve() as url:
-        result = CliRunner().invoke(main, ["harvest", url, "--store", str(root), "--max-retries", "1",
-                                           "--max-wait", "0"])
-    assert result.exit_code == 2 and no_traceback(result.output)
-    assert "not well-formed XML" in result.output and "gave up after 2 attempts" in result.output
+        broken = runner.invoke(main, ["harvest", url, "--store", str(root), "--max-retries", "1",
+                                      "--max-wait", "0"])
+        with Store.open(root) as store:
+            assert len(store.ledger.bags()) == 5 and not failures(store)
+        provider.rewrite = None
+        mended = runner.invoke(main, ["harvest", url, "--store", str(root), "--json"])
+    assert broken.exit_code == 2 and no_traceback(broken.output)
+    assert "not well-formed XML" in broken.output and "gave up after 2 attempts" in broken.output
+    assert "resumptionToken=" in broken.output  # the page is named by its URL
+    assert mended.exit_code == 0, mended.output
+    summary = json.loads(mended.output)
+    assert summary["resumed"] and (summary["new"], summary["complete"]) == (7, True)
     with Store.open(root) as store:
-        assert store.ledger.bags() == [] and list(store.ledger.events()) == []
+        assert len(store.ledger.bags()) == 12
 
 
 # -- identifiers ------------------------------------------------------------------------------
