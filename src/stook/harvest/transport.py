@@ -418,19 +418,29 @@ def read_capped(chunks: Iterator[bytes], *, max_bytes: int, url: str, content_en
     """All of ``chunks``, or :class:`HarvestError` as soon as they pass ``max_bytes``."""
     parts: list[bytes] = []
     size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > max_bytes:
-            encoded = f" (Content-Encoding: {content_encoding})" if content_encoding else ""
-            raise HarvestError(
-                f"{url}: the answer is larger than {max_bytes} bytes once decoded{encoded}; "
-                "stook stopped reading it",
-                url=url,
-                hint="a page this large is likely a decompression bomb or a broken provider; if the "
-                "provider's pages really are this large, raise max_response_bytes",
-            )
-        parts.append(chunk)
-    return b"".join(parts)
+    try:
+        for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                break
+            parts.append(chunk)
+        else:
+            return b"".join(parts)
+    except MemoryError:
+        parts.clear()
+        raise HarvestError(
+            f"{url}: the answer does not fit in memory ({size} bytes read once decoded)",
+            url=url,
+            hint="lower max_response_bytes so such an answer is refused before memory runs out",
+        ) from None
+    parts.clear()
+    encoded = f" (Content-Encoding: {content_encoding})" if content_encoding else ""
+    raise HarvestError(
+        f"{url}: the answer is larger than {max_bytes} bytes once decoded{encoded}; stook stopped reading it",
+        url=url,
+        hint="a page this large is likely a decompression bomb or a broken provider; if the "
+        "provider's pages really are this large, raise max_response_bytes",
+    )
 
 
 def short(exc: BaseException) -> str:
