@@ -118,6 +118,23 @@ def test_cli_max_response_bytes_option(seeded: tuple[fp.FaultyProvider, str, Pat
     assert "--max-response-bytes" in invoke("harvest", "--help").output
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "gzip-members", "deflate", "raw-deflate", "x-gzip"])
+def test_compressed_pages_are_decoded(tmp_path: Path, encoding: str) -> None:
+    plan = fp.FaultPlan(pages={1: fp.compressed(encoding), 3: fp.compressed(encoding)})
+    provider = fp.FaultyProvider(make_records(12), batch_size=5, plan=plan)
+    with provider.serve() as url, Store.open(tmp_path / "store", create=True) as store:
+        summary = harvest(store, fast(url))
+        assert (summary.new, summary.pages, summary.retries, summary.complete) == (12, 3, 0, True)
+    assert [r.fault for r in provider.requests_for("ListRecords")] == ["compressed", None, "compressed"]
+
+
+def test_an_encoding_stook_does_not_decode_is_named(seeded: tuple[fp.FaultyProvider, str, Path]) -> None:
+    provider, url, root = seeded
+    provider.plan.at_page(1, fp.compressed("br"))
+    error = refused(root, fast(url))
+    assert "encoded as 'br' (Content-Encoding), which stook does not decode" in error.message
+
+
 # -- time: a trickle -------------------------------------------------------------------------
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "drop_connection",
     "encode_token",
     "expire_token",
+    "compressed",
     "gzip_bomb",
     "http_429",
     "http_500",
@@ -201,6 +202,12 @@ def gzip_bomb(decoded_mib: int = 4096) -> Fault:
 def redirect(location: str, status: int = 302) -> Fault:
     """A redirect to ``location`` (any scheme); ``?`` at its end appends the request's query."""
     return Fault("redirect", code=str(status), message=location)
+
+
+def compressed(encoding: str) -> Fault:
+    """The normal answer with ``Content-Encoding: encoding`` (gzip, deflate, raw-deflate for
+    the headerless deflate some servers send, or gzip-members for a multi-member stream)."""
+    return Fault("compressed", code=encoding)
 
 
 def redirect_loop() -> Fault:
@@ -679,6 +686,9 @@ class FaultyProvider:
                 body = self.rewrite(body)
             if fault is not None and fault.kind == "unparseable":
                 body = body[: max(40, len(body) // 2)]
+            if fault is not None and fault.kind == "compressed":
+                body, encoding = hostile.compress(body, fault.code)
+                headers.append(("Content-Encoding", encoding))
             if fault is not None and fault.kind == "trickle":
                 entry.status = 200
                 hostile.send_trickle(handler, body, interval=fault.seconds, closing=self._closing,

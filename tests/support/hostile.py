@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
@@ -22,6 +23,7 @@ from .synthetic import SyntheticRecord
 __all__ = [
     "BOMB_MEMBER",
     "billion_laughs",
+    "compress",
     "files_app",
     "gzip_bomb_body",
     "hostile_record",
@@ -45,6 +47,18 @@ _HEAD = (
 def gzip_bomb_body(decoded_mib: int) -> bytes:
     """A valid multi-member gzip stream: an OAI-PMH start, then ``decoded_mib`` MiB of spaces."""
     return gzip.compress(_HEAD) + BOMB_MEMBER * decoded_mib
+
+
+def compress(body: bytes, how: str) -> tuple[bytes, str]:
+    """``body`` compressed, and the Content-Encoding to announce."""
+    if how == "gzip-members":  # one member per 1000 bytes, as concatenating servers do
+        return b"".join(gzip.compress(body[i : i + 1000]) for i in range(0, len(body), 1000)), "gzip"
+    if how == "raw-deflate":
+        packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        return packer.compress(body) + packer.flush(), "deflate"
+    if how == "deflate":
+        return zlib.compress(body), "deflate"
+    return gzip.compress(body), how
 
 
 def send_gzip_bomb(handler: BaseHTTPRequestHandler, decoded_mib: int) -> None:
