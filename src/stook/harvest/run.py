@@ -480,7 +480,9 @@ class _Harvest:
     def _fetch_files(
         self, record: dict[str, Any], payload: list[PayloadItem], links: list[str], downloads: list[Path]
     ) -> list[Event]:
-        warnings: list[Event] = []
+        """Download ``links`` into ``payload``; capture events for every link not fetched (a
+        warning with the reason) and for every download that was redirected (where from)."""
+        noted: list[Event] = []
         taken = {p.path.casefold() for p in payload}
         names: set[str] = set()
         content = record.setdefault("content", [])
@@ -489,19 +491,19 @@ class _Harvest:
         for url in other_scheme_links(record):
             self.summary.files_skipped += 1
             reason = "only http and https links are fetched"
-            warnings.append(Event("cap", "war", identifier=record["identifier"],
+            noted.append(Event("cap", "war", identifier=record["identifier"],
                                   detail=f"{url} not fetched: {reason}", data={"url": url, "reason": reason}))
         for url in links:
             got = fetch_file(self.client, url, tmp, max_bytes=self.config.max_file_size, taken=names,
                              policy=policy)
             if isinstance(got, str):
                 self.summary.files_skipped += 1
-                warnings.append(Event("cap", "war", identifier=record["identifier"],
+                noted.append(Event("cap", "war", identifier=record["identifier"],
                                       detail=f"{url} not fetched: {got}", data={"url": url, "reason": got}))
                 continue
             downloads.append(got.path)
             if got.redirects:
-                warnings.append(Event("cap", "suc", identifier=record["identifier"],
+                noted.append(Event("cap", "suc", identifier=record["identifier"],
                                       detail=f"{url} fetched from {got.redirects[-1]} (redirected: "
                                       + " -> ".join([url, *got.redirects]) + ")",
                                       data={"url": url, "final_url": got.redirects[-1],
@@ -515,7 +517,7 @@ class _Harvest:
                             "source_url": url, "size": got.size, "sha512": got.sha512})
             record["metadata_only"] = False
             self.summary.files_fetched += 1
-        return warnings
+        return noted
 
     # -- quarantine ---------------------------------------------------------------------
 
