@@ -17,9 +17,10 @@ from lxml import etree
 
 from stook import AGENT_NAME, PROJECT_URL
 from stook.ledger import EVENT_TYPES, OUTCOMES, PREMIS_EVENT_TYPE, PREMIS_OUTCOME, Event
+from stook.xmlns import NS_XSI
 
 PREMIS_NS = "http://www.loc.gov/premis/v3"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_NS = NS_XSI
 PREMIS_XSD = "https://www.loc.gov/standards/premis/premis.xsd"
 NSMAP = {"premis": PREMIS_NS, "xsi": XSI_NS}
 

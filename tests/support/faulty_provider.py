@@ -11,6 +11,11 @@ It runs on :class:`http.server.ThreadingHTTPServer` rather than WSGI because a W
 cannot close the client socket without sending a response, which ``drop_connection``
 needs. Every request is logged in :attr:`FaultyProvider.requests`.
 
+Hostile behaviours (:mod:`support.hostile`): a body or whole response trickled a byte at
+a time, a gzip bomb, redirects (anywhere, in a loop, without end, or every request to a
+mirror with :attr:`FaultyProvider.redirect_all_to`), and any page rewritten by
+:attr:`FaultyProvider.rewrite` (internal DTD entities, invalid UTF-8...).
+
 Resumption tokens are self-contained (format, set, from, until, cursor), so a harvester
 that saves a token and presents it to a restarted provider continues where it left off.
 """
@@ -23,6 +28,7 @@ import contextlib
 import email.utils
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -34,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import hostile
 from .synthetic import (
     DAY_GRANULARITY,
     SECONDS_GRANULARITY,
@@ -55,6 +62,8 @@ __all__ = [
     "drop_connection",
     "encode_token",
     "expire_token",
+    "compressed",
+    "gzip_bomb",
     "http_429",
     "http_500",
     "http_503_retry_after_date",
@@ -62,8 +71,12 @@ __all__ = [
     "illegal_chars",
     "no_records",
     "oai_error",
+    "redirect",
+    "redirect_endless",
+    "redirect_loop",
     "repeat_token",
     "slow",
+    "trickle",
     "unparseable",
 ]
 
@@ -173,6 +186,38 @@ def no_records() -> Fault:
 def oai_error(code: str, message: str = "") -> Fault:
     """A 200 response carrying ``<error code=code>message</error>``."""
     return Fault("oai_error", code=code, message=message or f"injected {code}")
+
+
+def trickle(interval: float, *, headers: bool = False) -> Fault:
+    """The normal answer, one byte every ``interval`` seconds (status line and headers too
+    with ``headers=True``): each read gets data, only a whole-response deadline stops it."""
+    return Fault("trickle", seconds=interval, code="headers" if headers else "")
+
+
+def gzip_bomb(decoded_mib: int = 4096) -> Fault:
+    """200 with ``Content-Encoding: gzip``: about ``decoded_mib`` KiB that inflate to MiB."""
+    return Fault("gzip_bomb", seconds=decoded_mib)
+
+
+def redirect(location: str, status: int = 302) -> Fault:
+    """A redirect to ``location`` (any scheme); ``?`` at its end appends the request's query."""
+    return Fault("redirect", code=str(status), message=location)
+
+
+def compressed(encoding: str) -> Fault:
+    """The normal answer with ``Content-Encoding: encoding`` (gzip, deflate, raw-deflate for
+    the headerless deflate some servers send, or gzip-members for a multi-member stream)."""
+    return Fault("compressed", code=encoding)
+
+
+def redirect_loop() -> Fault:
+    """A redirect to the very URL requested."""
+    return Fault("redirect_loop")
+
+
+def redirect_endless() -> Fault:
+    """A redirect to the requested URL plus ``&hop=N``: a new URL every time, without end."""
+    return Fault("redirect_endless")
 
 
 class FaultPlan:
@@ -296,6 +341,16 @@ def _attr(value: str) -> str:
     return _esc(value).replace('"', "&quot;")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up on purpose (a harvester giving up on a trickle or a bomb) is
+    not an error worth a traceback on stderr, which a CliRunner in progress would capture."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
 class FaultyProvider:
     """Minimal OAI-PMH 2.0 provider over a mutable record store, with a fault plan.
 
@@ -323,6 +378,10 @@ class FaultyProvider:
         self.admin_email = admin_email
         self.deleted_record = deleted_record
         self.base_url = "http://127.0.0.1/oai"
+        #: every request is answered with a 307 to this base URL (plus the query), if set
+        self.redirect_all_to: str | None = None
+        #: applied to every ListRecords/GetRecord body served normally, if set
+        self.rewrite: Any = None
         self.requests: list[RequestLog] = []
         self._log_lock = threading.Lock()
         self._closing = threading.Event()
@@ -602,6 +661,8 @@ class FaultyProvider:
             with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
             return
+        if self._hostile_http(handler, fault, parts.path, query, entry):
+            return
 
         headers: list[tuple[str, str]] = []
         if fault is not None and fault.kind.startswith("http_"):
@@ -621,8 +682,18 @@ class FaultyProvider:
         else:
             status, ctype = 200, "text/xml; charset=utf-8"
             body = self.respond(args, fault)
+            if self.rewrite is not None and verb in ("ListRecords", "GetRecord"):
+                body = self.rewrite(body)
             if fault is not None and fault.kind == "unparseable":
                 body = body[: max(40, len(body) // 2)]
+            if fault is not None and fault.kind == "compressed":
+                body, encoding = hostile.compress(body, fault.code)
+                headers.append(("Content-Encoding", encoding))
+            if fault is not None and fault.kind == "trickle":
+                entry.status = 200
+                hostile.send_trickle(handler, body, interval=fault.seconds, closing=self._closing,
+                                     headers_too=fault.code == "headers")
+                return
         entry.status = status
         handler.send_response(status)
         handler.send_header("Content-Type", ctype)
@@ -634,6 +705,34 @@ class FaultyProvider:
             handler.wfile.write(body)
         except OSError:  # client gave up (e.g. timed out on a slow fault)
             handler.close_connection = True
+
+    def _hostile_http(
+        self, handler: BaseHTTPRequestHandler, fault: Fault | None, path: str, query: str, entry: RequestLog
+    ) -> bool:
+        """Answer with a redirect or a gzip bomb when asked to; True when it did."""
+        here = f"{self.base_url.rsplit('/', 1)[0]}{path}" + (f"?{query}" if query else "")
+        if self.redirect_all_to is not None:
+            location, status = self.redirect_all_to + (f"?{query}" if query else ""), 307
+        elif fault is not None and fault.kind == "redirect":
+            location, status = fault.message, int(fault.code)
+            if location.endswith("?"):
+                location += query
+        elif fault is not None and fault.kind == "redirect_loop":
+            location, status = here, 302
+        elif fault is not None and fault.kind == "redirect_endless":
+            hops = int(parse_qs(query).get("hop", ["0"])[0])
+            base = "&".join(p for p in query.split("&") if not p.startswith("hop="))
+            location, status = f"{self.base_url}?{base}&hop={hops + 1}", 302
+            self.plan.push(fault)  # the next hop is redirected again
+        elif fault is not None and fault.kind == "gzip_bomb":
+            entry.status = 200
+            hostile.send_gzip_bomb(handler, int(fault.seconds))
+            return True
+        else:
+            return False
+        entry.status = status
+        hostile.send_redirect(handler, location, status)
+        return True
 
     @contextmanager
     def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
@@ -665,7 +764,7 @@ class FaultyProvider:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        httpd = ThreadingHTTPServer((host, port), Handler)
+        httpd = _QuietServer((host, port), Handler)
         httpd.daemon_threads = True
         self._closing.clear()
         self.base_url = f"http://{host}:{httpd.server_address[1]}/oai"

@@ -13,6 +13,7 @@ import click
 from stook.bagwriter import ALGORITHMS
 from stook.cli.base import echo_json, json_option, main, show_progress, store_option
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE
+from stook.harvest.netpolicy import DEFAULT_MAX_RESPONSE_BYTES
 
 if TYPE_CHECKING:
     from stook.harvest import PageProgress
@@ -57,15 +58,22 @@ def _page_bar() -> Iterator[Callable[[PageProgress], None] | None]:
 @store_option
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N records (run again to continue).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              help="Seconds to wait for the provider to connect or send data.")
+              help="Seconds the provider has for each whole answer (connecting, headers and body); "
+              "a slower answer is retried like any timeout.")
 @click.option("--max-wait", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Longest single wait between retries, Retry-After included (seconds).")
 @click.option("--max-retries", type=click.IntRange(min=0), default=8, show_default=True,
               help="Retries of one request (connection errors, timeouts, 429, 5xx, broken XML).")
+@click.option("--max-response-bytes", type=click.IntRange(min=1024), default=DEFAULT_MAX_RESPONSE_BYTES,
+              show_default=True, help="Largest answer read, counted after decompression (gzip bombs stop "
+              "here).")
 @click.option("--fetch-files", is_flag=True,
               help="Download http(s) files linked from dc:identifier/dc:relation into data/files/.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=DEFAULT_MAX_FILE_SIZE,
               show_default=True, help="Size cap in bytes for --fetch-files.")
+@click.option("--allow-private-hosts", is_flag=True,
+              help="Let --fetch-files download from loopback, link-local and private addresses (refused by "
+              "default, so a record's links cannot reach into this network).")
 @click.option("--restart", is_flag=True,
               help="Forget a saved resumption token and harvest the window from its start.")
 @click.option("--adopt-existing", is_flag=True,
@@ -90,8 +98,10 @@ def harvest_command(
     timeout: float,
     max_wait: float,
     max_retries: int,
+    max_response_bytes: int,
     fetch_files: bool,
     max_file_size: int,
+    allow_private_hosts: bool,
     restart: bool,
     adopt_existing: bool,
     algorithms: tuple[str, ...],
@@ -131,8 +141,10 @@ def harvest_command(
         timeout=timeout,
         max_wait=max_wait,
         max_retries=max_retries,
+        max_response_bytes=max_response_bytes,
         fetch_files=fetch_files,
         max_file_size=max_file_size,
+        allow_private_hosts=allow_private_hosts,
         algorithms=algorithms or ("sha512",),
         source_organization=source_organization,
         restart=restart,

@@ -1,4 +1,4 @@
-"""The OAI-PMH transport: HTTP with timeouts and retries, each page parsed once.
+"""The OAI-PMH transport: HTTP with a deadline per response, retries, each page parsed once.
 
 How sickle is used, and why not more of it: :class:`sickle.Sickle` gives the request
 vocabulary and the ``Identify`` model, and its ``harvest()`` method is the one seam it
@@ -7,57 +7,78 @@ offers for the transport, so :class:`_SickleTransport` overrides it to go throug
 because those cannot start from a saved resumption token, have no hook at page
 boundaries (where stook checkpoints), do not notice a repeated token, and their
 ``OAIResponse.xml`` re-parses the body on every access with ``recover=True``, which
-silently drops broken content. Here a body is cleaned of XML 1.0 illegal characters
-(counted), parsed once, strictly, and an unparseable body is retried like a 503.
+silently drops broken content.
+
+Each request goes through :mod:`stook.harvest.transport` (the whole response within
+``timeout``, the decoded body within ``max_response_bytes``, redirects only to http(s),
+each hop kept on the :class:`Page`) and is read by :mod:`stook.harvest.page` (strictly,
+record by record when the page cannot be read whole). Timeouts, broken connections,
+429/5xx and pages whose envelope is broken are retried with backoff.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from lxml import etree
 from sickle import Sickle
 from sickle.models import Identify
 
 from stook import AGENT, PROJECT_URL
 from stook.errors import HarvestError
+from stook.harvest.netpolicy import DEFAULT_MAX_RESPONSE_BYTES, MAX_REDIRECTS
+from stook.harvest.page import BrokenPage, PageRecord, parse_page, strip_illegal_chars
+from stook.harvest.transport import (
+    Deadline,
+    Transient,
+    deadline_session,
+    decoded_chunks,
+    get_following,
+    read_capped,
+)
+from stook.xmlns import NS_OAI
 
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 SECONDS_GRANULARITY = "YYYY-MM-DDThh:mm:ssZ"
 DAY_GRANULARITY = "YYYY-MM-DD"
 USER_AGENT = f"{AGENT} (+{PROJECT_URL})"
-
-# XML 1.0 (section 2.2) forbids C0 controls other than TAB, LF and CR, and U+FFFE/U+FFFF,
-# whether as raw characters or as character references. Raw C0 bytes never occur inside
-# a UTF-8 multi-byte sequence, so they can be removed from the bytes directly.
-_ILLEGAL = re.compile(
-    rb"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-    rb"|\xef\xbf[\xbe\xbf]"
-    rb"|&#(?:[xX]0*(?:[0-8bBcCeE]|1[0-9a-fA-F]|[fF]{4}|[fF]{3}[eE])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|6553[45]));"
-)
 _RETRY_STATUS = frozenset({429}) | frozenset(range(500, 600))
+_T = TypeVar("_T")
+
+__all__ = [
+    "DAY_GRANULARITY",
+    "SECONDS_GRANULARITY",
+    "IdentifyInfo",
+    "OAIClient",
+    "Page",
+    "RetryPolicy",
+    "parse_retry_after",
+    "strip_illegal_chars",
+]
 
 
 @dataclass
 class RetryPolicy:
-    """How patiently to talk to a provider.
+    """How patiently, and how far, to talk to a provider.
 
-    ``timeout`` applies to connecting and to each read; ``max_wait`` caps every single
-    wait, both backoff and a provider's Retry-After.
+    ``timeout`` bounds each whole response (connecting, headers, body and redirects);
+    ``max_wait`` caps every single wait, both backoff and a provider's Retry-After;
+    ``max_response_bytes`` caps a response's decoded size; ``max_redirects`` the hops
+    followed for one request.
     """
 
     timeout: float = 60.0
     max_retries: int = 8
     backoff: float = 1.0
     max_wait: float = 600.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_redirects: int = MAX_REDIRECTS
 
 
 @dataclass
@@ -69,6 +90,18 @@ class Page:
     response_date: str | None
     illegal_chars_removed: int
     attempts: int
+    records: list[PageRecord] = field(default_factory=list)
+    redirects: tuple[str, ...] = ()  # the URLs the request was redirected to, in order
+
+    @property
+    def final_url(self) -> str:
+        """The URL the answer actually came from."""
+        return self.redirects[-1] if self.redirects else self.url
+
+    def redirected_endpoints(self) -> list[str]:
+        """Each URL redirected to, without its query: where the records came from, the same
+        for every page of a harvest (the query changes from page to page)."""
+        return [urlunsplit(urlsplit(url)._replace(query="", fragment="")) for url in self.redirects]
 
     @property
     def xml(self) -> Any:
@@ -101,17 +134,6 @@ class IdentifyInfo:
     earliest_datestamp: str | None
     deleted_record: str | None
     response_date: str | None
-
-
-def strip_illegal_chars(body: bytes) -> tuple[bytes, int]:
-    """``body`` without XML 1.0 illegal characters, and how many were removed.
-
-    UTF-16 bodies (with a byte order mark) are left alone: their NUL bytes are legal.
-    """
-    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return body, 0
-    cleaned, count = _ILLEGAL.subn(b"", body)
-    return cleaned, count
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -150,15 +172,12 @@ class OAIClient:
             )
         self.base_url = base_url
         self.policy = policy or RetryPolicy()
-        self.session = session or requests.Session()
+        self.session = deadline_session(session)
         agent = str(self.session.headers.get("User-Agent") or "")
         if not agent or agent.startswith("python-requests"):
             self.session.headers["User-Agent"] = USER_AGENT
         self._sleep = sleep
         self._rng = rng
-        self._parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
-        )
         self.requests_sent = 0
         self.retries = 0
         self.waited = 0.0
@@ -185,95 +204,89 @@ class OAIClient:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def get(
-        self, url: str, params: Mapping[str, str] | None = None, *, stream: bool = False
-    ) -> requests.Response:
-        """GET with retries on connection errors, timeouts, 429 and 5xx.
+    def retrying(self, url: str, attempt: Callable[[], _T]) -> tuple[_T, int]:
+        """``attempt()`` until it does not raise :class:`Transient`; its result and the attempts.
 
-        Returns the first response that is not retryable (the caller checks its
-        status); raises :class:`HarvestError` when the retries are used up.
+        Waits between attempts with backoff (or the provider's Retry-After); raises
+        :class:`HarvestError` naming ``url`` when the retries are used up.
         """
-        full_url = url if params is None else self.url_for(params)
-        attempt = 0
+        tries = 0
         while True:
-            status: int | None = None
             try:
                 self.requests_sent += 1
-                response = self.session.get(
-                    url, params=dict(params) if params else None,
-                    timeout=self.policy.timeout, stream=stream,
-                )
-            except requests.Timeout as exc:
-                problem = f"no answer within {self.policy.timeout:g} s ({type(exc).__name__})"
-                wait = self.backoff(attempt)
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                problem = f"connection failed ({type(exc).__name__}: {_short(exc)})"
-                wait = self.backoff(attempt)
-            else:
-                if response.status_code not in _RETRY_STATUS:
-                    return response
-                status = response.status_code
-                problem = f"HTTP {status} {response.reason or ''}".strip()
-                advised = parse_retry_after(response.headers.get("Retry-After"))
-                wait = advised if advised is not None else self.backoff(attempt)
-                response.close()
-            if attempt >= self.policy.max_retries:
-                raise HarvestError(
-                    f"{full_url}: {problem}; gave up after {attempt + 1} attempts",
-                    http_status=status,
-                    url=full_url,
-                    hint="the provider may be down or overloaded; run the same command later "
-                    "and the harvest continues from its last checkpoint (--max-retries/--timeout "
-                    "give it more patience)",
-                )
-            attempt += 1
+                return attempt(), tries + 1
+            except Transient as exc:
+                if tries >= self.policy.max_retries:
+                    raise HarvestError(
+                        f"{url}: {exc.problem}; gave up after {tries + 1} attempt{'s' if tries else ''}",
+                        http_status=exc.status,
+                        url=url,
+                        hint=exc.hint or "the provider may be down or overloaded; run the same command "
+                        "later and the harvest continues from its last checkpoint (max_retries and "
+                        "timeout give it more patience)",
+                    ) from exc
+                wait = exc.retry_after if exc.retry_after is not None else self.backoff(tries)
+            tries += 1
             self.retries += 1
             self._wait(wait)
 
-    def fetch(self, params: Mapping[str, str]) -> Page:
-        """One OAI-PMH request, parsed. Unparseable bodies are retried like server errors."""
-        url = self.url_for(params)
-        attempt = 0
-        while True:
-            response = self.get(self.base_url, params)
-            if response.status_code >= 400:
-                raise HarvestError(
-                    f"{url}: HTTP {response.status_code} {response.reason or ''}".rstrip()
-                    + "; check the base URL and the arguments",
-                    http_status=response.status_code,
-                    url=url,
-                )
-            body, removed = strip_illegal_chars(response.content)
-            try:
-                root = etree.fromstring(body, self._parser)
-            except etree.XMLSyntaxError as exc:
-                if _looks_like_html(body):
+    def _fetch_once(self, url: str) -> Page:
+        """One attempt: the whole answer within the deadline, read and parsed."""
+        with Deadline(self.policy.timeout) as deadline:
+            response, redirects = get_following(
+                self.session, url, deadline=deadline, max_redirects=self.policy.max_redirects
+            )
+            with response:
+                status = response.status_code
+                if status in _RETRY_STATUS:
+                    raise Transient(
+                        f"HTTP {status} {response.reason or ''}".strip(),
+                        status=status,
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    )
+                if status >= 300:
                     raise HarvestError(
-                        f"{url}: the answer is an HTML page, not an OAI-PMH response",
-                        http_status=response.status_code,
+                        f"{url}: HTTP {status} {response.reason or ''}".rstrip()
+                        + "; check the base URL and the arguments",
+                        http_status=status,
                         url=url,
-                        hint="check that the base URL is the repository's OAI-PMH endpoint",
-                    ) from exc
-                if attempt >= self.policy.max_retries:
-                    raise HarvestError(
-                        f"{url}: the response is not well-formed XML ({exc}); gave up after "
-                        f"{attempt + 1} attempts",
-                        url=url,
-                        hint="the provider sends a broken page; report it to the repository, "
-                        "then run the same command again to continue",
-                    ) from exc
-                attempt += 1
-                self.retries += 1
-                self._wait(self.backoff(attempt - 1))
-                continue
-            if root.tag != f"{{{NS_OAI}}}OAI-PMH":
+                    )
+                encoding = response.headers.get("Content-Encoding")
+                chunks = decoded_chunks(response.raw, encoding, url=url, deadline=deadline)
+                body = read_capped(chunks, max_bytes=self.policy.max_response_bytes, url=url,
+                                   content_encoding=encoding)
+        try:
+            parsed = parse_page(body)
+        except BrokenPage as exc:
+            if _looks_like_html(body):
                 raise HarvestError(
-                    f"{url}: not an OAI-PMH 2.0 response (root element {root.tag!r})",
+                    f"{url}: the answer is an HTML page, not an OAI-PMH response",
+                    http_status=status,
                     url=url,
                     hint="check that the base URL is the repository's OAI-PMH endpoint",
-                )
-            response_date = root.findtext(f"{{{NS_OAI}}}responseDate")
-            return Page(url, root, response_date.strip() if response_date else None, removed, attempt + 1)
+                ) from exc
+            raise Transient(
+                f"the response is not well-formed XML ({exc})",
+                hint="the provider sends a broken page; report it to the repository, then run the same "
+                "command again to continue",
+            ) from exc
+        root = parsed.root
+        if root.tag != f"{{{NS_OAI}}}OAI-PMH":
+            raise HarvestError(
+                f"{url}: not an OAI-PMH 2.0 response (root element {root.tag!r})",
+                url=url,
+                hint="check that the base URL is the repository's OAI-PMH endpoint",
+            )
+        response_date = root.findtext(f"{{{NS_OAI}}}responseDate")
+        return Page(url, root, response_date.strip() if response_date else None,
+                    parsed.illegal_chars_removed, 1, parsed.records, redirects)
+
+    def fetch(self, params: Mapping[str, str]) -> Page:
+        """One OAI-PMH request, parsed. Broken answers are retried like server errors."""
+        url = self.url_for(params)
+        page, attempts = self.retrying(url, lambda: self._fetch_once(url))
+        page.attempts = attempts
+        return page
 
     def request(self, params: Mapping[str, str], *, allow: tuple[str, ...] = ()) -> Page:
         """:meth:`fetch`, raising :class:`HarvestError` for an OAI error not in ``allow``."""
@@ -329,11 +342,6 @@ _OAI_HINTS = {
 def _looks_like_html(body: bytes) -> bool:
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html"))
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 class _SickleTransport(Sickle):

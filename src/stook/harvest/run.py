@@ -11,11 +11,8 @@ across pages but counters, so memory stays flat however long the harvest.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -25,15 +22,17 @@ from typing import Any
 import requests
 from lxml import etree
 
-from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem, remove_tree
+from stook.bagwriter import DEFAULT_ALGORITHMS, PayloadItem
 from stook.crosswalk import NS_OAI, SOURCE_PATH, TEXT_PATH, CrosswalkOptions, crosswalk_record, read_header
 from stook.errors import HarvestError, RecordInvalid, UsageError
 from stook.harvest.client import DAY_GRANULARITY, OAIClient, Page, RetryPolicy
-from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file
+from stook.harvest.files import DEFAULT_MAX_FILE_SIZE, fetch_file, other_scheme_links
+from stook.harvest.netpolicy import DEFAULT_MAX_RESPONSE_BYTES, AddressPolicy
+from stook.harvest.page import PageRecord, record_problem
 from stook.harvest.provenance import Collision, split_by_owner
+from stook.harvest.quarantine import Quarantine, clear_partial_quarantine
 from stook.ledger import Event, HarvestState, Source, utc_now
-from stook.names import bag_name
-from stook.schema import schema_id, validate_record
+from stook.schema import validate_record
 from stook.store import AddResult, BagRequest, Store
 
 MAX_WINDOW_RESTARTS = 3
@@ -56,15 +55,18 @@ class HarvestConfig:
     max_wait: float = 600.0
     max_retries: int = 8
     backoff: float = 1.0
+    max_response_bytes: int = field(default=DEFAULT_MAX_RESPONSE_BYTES, kw_only=True)
     fetch_files: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    allow_private_hosts: bool = field(default=False, kw_only=True)
     algorithms: Sequence[str] = DEFAULT_ALGORITHMS
     source_organization: str | None = None
     restart: bool = False
     adopt_existing: bool = False
 
     def policy(self) -> RetryPolicy:
-        return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait)
+        return RetryPolicy(self.timeout, self.max_retries, self.backoff, self.max_wait,
+                           max_response_bytes=self.max_response_bytes)
 
 
 @dataclass
@@ -205,13 +207,16 @@ class _Harvest:
         self.granularity = DAY_GRANULARITY
         self._page_records = 0
         self.source = Source.harvest(config.base_url, config.metadata_prefix, config.set_spec)
+        self.quarantine = Quarantine(store.root, store.quarantine_dir(), config.base_url,
+                                     config.metadata_prefix, self.summary.quarantined,
+                                     limit=MAX_LISTED_QUARANTINE)
 
     # -- the loop --------------------------------------------------------------------
 
     def run(self) -> HarvestSummary:
         config = self.config
         summary = self.summary
-        _clear_partial_quarantine(self.store.quarantine_dir())
+        clear_partial_quarantine(self.store.quarantine_dir())
         identify = self.client.identify()
         gran = self.granularity = identify.granularity
         saved = self.store.ledger.load_state(config.base_url, config.metadata_prefix, config.set_spec)
@@ -369,8 +374,7 @@ class _Harvest:
         """Bag, tombstone and quarantine a page's records; False when --limit cut it short."""
         config = self.config
         summary = self.summary
-        listing = page.root.find(f"{{{NS_OAI}}}ListRecords")
-        elements = list(listing.iterfind(f"{{{NS_OAI}}}record")) if listing is not None else []
+        elements: list[PageRecord] = page.records
         full = True
         if config.limit is not None and summary.records + len(elements) > config.limit:
             elements = elements[: max(0, config.limit - summary.records)]
@@ -382,13 +386,14 @@ class _Harvest:
         failures: list[Event] = []
         downloads: list[Path] = []
         raws: list[bytes] = []
-        for element in elements:
+        for item in elements:
             summary.records += 1
-            header_el = element.find(f"{{{NS_OAI}}}header")
-            if header_el is None:
-                failures.append(self._quarantine_broken(page, element, "the record has no <header>"))
+            problem = item.problem if item.element is None else record_problem(item.element)
+            if problem is not None or item.element is None:
+                failures.append(self._quarantine_broken(page, item, problem or "the record cannot be read"))
                 continue
-            header = read_header(header_el)
+            element = item.element
+            header = read_header(element.find(f"{{{NS_OAI}}}header"))
             if header.deleted:
                 deletions.append((header.identifier, header.datestamp))
                 deleted_raw[header.identifier] = etree.tostring(element, encoding="UTF-8",
@@ -407,6 +412,8 @@ class _Harvest:
                 failures.append(self._quarantine_broken(page, element, str(exc)))
                 continue
             record = walked.record
+            if page.redirects and record.get("record_source", {}).get("base_url") == config.base_url:
+                record["record_source"]["redirects"] = page.redirected_endpoints()
             payload = [PayloadItem(SOURCE_PATH, data=raw)]
             if walked.text is not None:
                 payload.append(PayloadItem(TEXT_PATH, data=walked.text.encode("utf-8")))
@@ -415,12 +422,15 @@ class _Harvest:
                     "cap",
                     "suc",
                     identifier=record["identifier"],
-                    detail=f"harvested {header.identifier} (datestamp {header.datestamp}) from {page.url}",
+                    detail=f"harvested {header.identifier} (datestamp {header.datestamp}) from {page.url}"
+                    + (f", redirected to {page.final_url}" if page.redirects else ""),
                     data={"url": page.url, "oai_identifier": header.identifier,
-                          "datestamp": header.datestamp, "metadata_prefix": config.metadata_prefix},
+                          "datestamp": header.datestamp, "metadata_prefix": config.metadata_prefix,
+                          **({"final_url": page.final_url, "redirects": list(page.redirects)}
+                             if page.redirects else {})},
                 )
             ]
-            if config.fetch_files and walked.links:
+            if config.fetch_files:
                 events.extend(self._fetch_files(record, payload, walked.links, downloads))
             requests_.append(
                 BagRequest(
@@ -488,32 +498,8 @@ class _Harvest:
                 [d for d in deletions if d[0] not in colliding])
 
     def _quarantine_collision(self, page: Page, collision: Collision, raw: bytes) -> Event:
-        reason = collision.reason(self.source)
-        report = {
-            "identifier": collision.identifier,
-            "base_url": self.config.base_url,
-            "url": page.url,
-            "metadata_prefix": self.config.metadata_prefix,
-            "quarantined_at": utc_now(),
-            "problems": [{"location": "header/identifier", "message": reason}],
-            "owner": collision.owner.to_dict(),
-            "source": self.source.to_dict(),
-            "what_to_do": "if this repository should supply these records, harvest again with "
-            "adopt_existing (the records move to this source); otherwise ask the repository why it "
-            "sends this identifier",
-        }
-        where = _write_quarantine(self.store.quarantine_dir(), collision.identifier, raw, report)
-        rel = where.relative_to(self.store.root).as_posix()
-        if len(self.summary.quarantined) < MAX_LISTED_QUARANTINE:
-            self.summary.quarantined.append(rel)
         latest = self.store.latest(collision.identifier)
-        return Event(
-            "qua", "war", identifier=collision.identifier,
-            version=latest.version if latest else None, bag=latest.path if latest else None,
-            detail=f"{reason}; quarantined in {rel}",
-            data={"url": page.url, "quarantine": rel, "owner": collision.owner.to_dict(),
-                  "source": self.source.to_dict(), "deleted": collision.deleted},
-        )
+        return self.quarantine.collision(page.url, collision, self.source, raw, latest)
 
     def _store_valid(
         self, page: Page, requests_: list[BagRequest], raws: list[bytes], failures: list[Event]
@@ -543,19 +529,34 @@ class _Harvest:
     def _fetch_files(
         self, record: dict[str, Any], payload: list[PayloadItem], links: list[str], downloads: list[Path]
     ) -> list[Event]:
-        warnings: list[Event] = []
+        """Download ``links`` into ``payload``; capture events for every link not fetched (a
+        warning with the reason) and for every download that was redirected (where from)."""
+        noted: list[Event] = []
         taken = {p.path.casefold() for p in payload}
         names: set[str] = set()
         content = record.setdefault("content", [])
         tmp = self.store.tmp_dir()
+        policy = AddressPolicy(allow_private=self.config.allow_private_hosts)
+        for url in other_scheme_links(record):
+            self.summary.files_skipped += 1
+            reason = "only http and https links are fetched"
+            noted.append(Event("cap", "war", identifier=record["identifier"],
+                                  detail=f"{url} not fetched: {reason}", data={"url": url, "reason": reason}))
         for url in links:
-            got = fetch_file(self.client, url, tmp, max_bytes=self.config.max_file_size, taken=names)
+            got = fetch_file(self.client, url, tmp, max_bytes=self.config.max_file_size, taken=names,
+                             policy=policy)
             if isinstance(got, str):
                 self.summary.files_skipped += 1
-                warnings.append(Event("cap", "war", identifier=record["identifier"],
+                noted.append(Event("cap", "war", identifier=record["identifier"],
                                       detail=f"{url} not fetched: {got}", data={"url": url, "reason": got}))
                 continue
             downloads.append(got.path)
+            if got.redirects:
+                noted.append(Event("cap", "suc", identifier=record["identifier"],
+                                      detail=f"{url} fetched from {got.redirects[-1]} (redirected: "
+                                      + " -> ".join([url, *got.redirects]) + ")",
+                                      data={"url": url, "final_url": got.redirects[-1],
+                                            "redirects": list(got.redirects)}))
             rel = f"files/{got.name}"
             if rel.casefold() in taken:
                 continue
@@ -565,47 +566,17 @@ class _Harvest:
                             "source_url": url, "size": got.size, "sha512": got.sha512})
             record["metadata_only"] = False
             self.summary.files_fetched += 1
-        return warnings
+        return noted
 
     # -- quarantine ---------------------------------------------------------------------
 
     def _quarantine(self, page: Page, record: dict[str, Any], raw: bytes, problems: list[Any]) -> Event:
-        identifier = record.get("identifier") or ""
-        source = record.get("record_source") or {}
-        report = {
-            "identifier": identifier,
-            "base_url": self.config.base_url,
-            "url": page.url,
-            "metadata_prefix": self.config.metadata_prefix,
-            "datestamp": source.get("datestamp"),
-            "schema": schema_id(),
-            "quarantined_at": utc_now(),
-            "problems": [p.to_dict() for p in problems],
-            "record": record,
-        }
-        where = _write_quarantine(self.store.quarantine_dir(), identifier, raw, report)
-        rel = where.relative_to(self.store.root).as_posix()
-        if len(self.summary.quarantined) < MAX_LISTED_QUARANTINE:
-            self.summary.quarantined.append(rel)
-        first = "; ".join(str(p) for p in problems[:3])
-        return Event(
-            "val",
-            "fai",
-            identifier=identifier or None,
-            detail=f"record {identifier!r} from {page.url} is invalid against {schema_id()} "
-            f"({len(problems)} error{'s' if len(problems) != 1 else ''}: {first}); not bagged, "
-            f"quarantined in {rel}",
-            data={"url": page.url, "quarantine": rel, "problems": [p.to_dict() for p in problems]},
-        )
+        return self.quarantine.invalid(page.url, record, raw, problems)
 
-    def _quarantine_broken(self, page: Page, element: Any, message: str) -> Event:
-        raw = etree.tostring(element, encoding="UTF-8", xml_declaration=True)
-        report = {"base_url": self.config.base_url, "url": page.url, "quarantined_at": utc_now(),
-                  "problems": [{"location": "record", "message": message}]}
-        where = _write_quarantine(self.store.quarantine_dir(), "", raw, report)
-        rel = where.relative_to(self.store.root).as_posix()
-        return Event("val", "fai", detail=f"a record on {page.url}: {message}; quarantined in {rel}",
-                     data={"url": page.url, "quarantine": rel})
+    def _quarantine_broken(self, page: Page, record: PageRecord | Any, message: str) -> Event:
+        """Set apart a record that cannot be read as one (``record``: a PageRecord or an element)."""
+        item = record if isinstance(record, PageRecord) else PageRecord(record)
+        return self.quarantine.unreadable(page.url, item, message, final_url=page.final_url)
 
 
 class _Prefetch:
@@ -648,48 +619,3 @@ def _resumption(page: Page) -> tuple[str | None, int | None]:
 
 def _now_datestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _quarantine_name(identifier: str) -> str:
-    try:
-        return bag_name(identifier)
-    except UsageError:
-        cleaned = "".join(ch if ch.isprintable() else "_" for ch in identifier).strip() or "no-identifier"
-        return bag_name(cleaned)
-
-
-def _write_quarantine(root: Path, identifier: str, raw: bytes, report: dict[str, Any]) -> Path:
-    """``<quarantine>/<bag name>/<timestamp>/`` with record.xml and errors.json, made atomically."""
-    parent = root / _quarantine_name(identifier)
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    tmp = parent / f".{stamp}.{uuid.uuid4().hex[:8]}.partial"
-    tmp.mkdir()
-    try:
-        for name, data in (
-            ("record.xml", raw),
-            ("errors.json", (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")),
-        ):
-            with open(tmp / name, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        final = parent / stamp
-        os.rename(tmp, final)
-    except BaseException:
-        remove_tree(tmp)
-        raise
-    fd = os.open(parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return final
-
-
-def _clear_partial_quarantine(root: Path) -> None:
-    """Remove quarantine entries a crash left half-written."""
-    if not root.is_dir():
-        return
-    for partial in root.glob("*/.*.partial"):
-        remove_tree(partial)
