@@ -21,6 +21,7 @@ from pathlib import Path
 import bagit
 
 from stook.audit import AuditOptions, run_audit
+from stook.cli.render import harvest_line
 from stook.errors import StookError
 from stook.harvest import HarvestConfig, harvest
 from stook.manual import ManualBagOptions, manual_bag_request
@@ -53,7 +54,7 @@ def main() -> int:
             summary = harvest(store_b, HarvestConfig(base_url=url, metadata_prefix="stook", timeout=10))
     finally:
         stop()
-    print(f"3. harvest   into {STORE_B.name}/: {summary.line()}")
+    print(f"3. harvest   into {STORE_B.name}/: {harvest_line(summary)}")
     with Store.open(STORE_B) as store_b:
         copy = store_b.latest(added.bag.identifier)
     same = copy is not None and (STORE_B / copy.path / "data" / "record.json").read_bytes() == (

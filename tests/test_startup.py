@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from stook.cli import main
 from stook.cli.base import COMMAND_MODULES, COMMANDS, load_all_commands
 from stook.record import read_record_file
-from stook.schema import is_edtf, record_check, record_validator
+from stook.schema import fast_edtf, is_edtf, record_check, record_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "wilson-115179" / "record.yaml"
@@ -188,6 +188,24 @@ def test_the_plain_date_path_never_accepts_what_edtf_refuses() -> None:
             assert len(parts) == 3 and 1 <= parts[1] <= 12 and parts[2] >= 29, value
         seen[fast] += 1
     assert seen[True] > 50 and seen[False] > 50
+
+
+def test_qualified_dates_and_intervals_fast_path_never_accepts_what_edtf_refuses() -> None:
+    """``1961~``, ``1961-04?``, ``1961/1962-04%``: decided with the calendar when certain,
+    else by edtf; over random values, never accepted where edtf refuses, and the same
+    answer as edtf wherever edtf is asked."""
+    rng = random.Random(20261207)
+    decided = 0
+    for _ in range(1500):
+        one = _plain_date(rng) + rng.choice(["", "", "?", "~", "%"])
+        value = one if rng.random() < 0.5 else f"{one}/{_plain_date(rng)}{rng.choice(['', '~', '?'])}"
+        fast = fast_edtf(value)
+        if fast is True:
+            decided += 1
+            assert _edtf_accepts(value), value
+        elif fast is None:
+            assert is_edtf(value) == _edtf_accepts(value), value
+    assert decided > 300  # the fast path is used, not a no-op
 
 
 def test_dates_beyond_the_plain_forms_are_edtf_s_decision() -> None:

@@ -12,6 +12,7 @@ import click
 
 from stook.bagwriter import ALGORITHMS
 from stook.cli.base import echo_json, json_option, main, show_progress, store_option
+from stook.cli.render import harvest_line
 from stook.harvest.files import DEFAULT_MAX_FILE_SIZE
 from stook.harvest.netpolicy import DEFAULT_MAX_RESPONSE_BYTES
 
@@ -155,7 +156,7 @@ def harvest_command(
     if as_json:
         echo_json(summary.to_dict())
     else:
-        click.echo(summary.line())
+        click.echo(harvest_line(summary))
         for where in summary.quarantined[:10]:
             click.echo(f"quarantined: {where}", err=True)
     if summary.exit_code:

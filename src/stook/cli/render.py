@@ -13,6 +13,7 @@ from stook.bagwriter import PROFILE_IDENTIFIER, human_size
 
 if TYPE_CHECKING:  # each command imports only what it shows
     from stook.audit.model import AuditResult
+    from stook.harvest.config import HarvestSummary
     from stook.repair.model import RepairResult
     from stook.transfer.receive import ReceiveResult
 
@@ -82,3 +83,38 @@ def repair_line(result: RepairResult) -> str:
         return f"intact: {what}: every file matches its recorded digest; nothing to repair"
     return (f"refused: {what}: {len(result.problems)} problem(s); nothing was changed "
             "(bag and ledger as before)")
+
+
+def harvest_line(summary: HarvestSummary) -> str:
+    """One line for people: what the harvest did."""
+    window = ""
+    if summary.window_from or summary.window_until:
+        window = f" from {summary.window_from or 'the start'} until {summary.window_until or 'now'}"
+    state = "complete" if summary.complete else "stopped before the end (run again to continue)"
+    parts = [
+        f"harvest of {summary.base_url} ({summary.metadata_prefix}"
+        + (f", set {summary.set_spec}" if summary.set_spec else "") + f"){window} {state}:",
+        f"{summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged, "
+        f"{summary.deleted} deleted, {summary.invalid} invalid;",
+        f"{summary.records} records in {summary.pages} pages, {summary.elapsed:.1f} s "
+        f"({summary.rate:.1f} records/s)",
+    ]
+    extras = []
+    if summary.illegal_chars_removed:
+        extras.append(f"{summary.illegal_chars_removed} illegal XML characters removed")
+    if summary.retries:
+        extras.append(f"{summary.retries} retries")
+    if summary.resumed:
+        extras.append("resumed from a checkpoint")
+    if summary.window_restarts:
+        extras.append(f"window restarted {summary.window_restarts}x after an expired token")
+    if summary.collisions:
+        extras.append(f"{summary.collisions} records of other sources quarantined, not bagged or "
+                      "tombstoned")
+    if summary.taken_over:
+        extras.append(f"{summary.taken_over} records of other sources adopted")
+    if summary.files_fetched or summary.files_skipped:
+        extras.append(f"{summary.files_fetched} files fetched, {summary.files_skipped} skipped")
+    if extras:
+        parts.append("(" + "; ".join(extras) + ")")
+    return " ".join(parts)

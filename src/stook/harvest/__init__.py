@@ -23,7 +23,8 @@ if TYPE_CHECKING:
         parse_retry_after,
         strip_illegal_chars,
     )
-    from stook.harvest.run import HarvestConfig, HarvestSummary, PageProgress, harvest, normalize_datestamp
+    from stook.harvest.config import HarvestConfig, HarvestSummary, PageProgress, normalize_datestamp
+    from stook.harvest.run import harvest
     from stook.ledger import HarvestState
 
 __all__ = [
@@ -49,11 +50,11 @@ _EXPORTS = {
     "RetryPolicy": "stook.harvest.client",
     "parse_retry_after": "stook.harvest.client",
     "strip_illegal_chars": "stook.harvest.client",
-    "HarvestConfig": "stook.harvest.run",
-    "HarvestSummary": "stook.harvest.run",
-    "PageProgress": "stook.harvest.run",
+    "HarvestConfig": "stook.harvest.config",
+    "HarvestSummary": "stook.harvest.config",
+    "PageProgress": "stook.harvest.config",
     "harvest": "stook.harvest.run",
-    "normalize_datestamp": "stook.harvest.run",
+    "normalize_datestamp": "stook.harvest.config",
     "HarvestState": "stook.ledger",
 }
 
