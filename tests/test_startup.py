@@ -196,7 +196,7 @@ def test_qualified_dates_and_intervals_fast_path_never_accepts_what_edtf_refuses
     answer as edtf wherever edtf is asked."""
     rng = random.Random(20261207)
     decided = 0
-    for _ in range(1500):
+    for _ in range(400):
         one = _plain_date(rng) + rng.choice(["", "", "?", "~", "%"])
         value = one if rng.random() < 0.5 else f"{one}/{_plain_date(rng)}{rng.choice(['', '~', '?'])}"
         fast = fast_edtf(value)
@@ -205,7 +205,7 @@ def test_qualified_dates_and_intervals_fast_path_never_accepts_what_edtf_refuses
             assert _edtf_accepts(value), value
         elif fast is None:
             assert is_edtf(value) == _edtf_accepts(value), value
-    assert decided > 300  # the fast path is used, not a no-op
+    assert decided > 60  # the fast path is used, not a no-op
 
 
 def test_dates_beyond_the_plain_forms_are_edtf_s_decision() -> None:
