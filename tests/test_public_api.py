@@ -11,7 +11,6 @@ import stook
 def test_every_exported_name_resolves_to_what_its_module_defines() -> None:
     import importlib
     import importlib.util
-
     import types
 
     for name in stook.__all__:
