@@ -30,7 +30,7 @@ from stook.ocfl.bagfiles import same_bag
 from stook.ocfl.inventory import Inventory, read_inventory
 from stook.ocfl.layout import OcflError, StorageRoot, new_hasher, open_root, walk_objects
 from stook.profile import check_bag, declared_profile, stook_profile
-from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint
+from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint, bag_sizes
 from stook.transfer.receive import digest_event
 from stook.verify import Finding, verify_bag
 
@@ -191,7 +191,7 @@ def _import_version(store: Store, root: StorageRoot, object_dir: Path, inventory
                   detail=(f"does not conform to {profile.label}: {len(problems)} problem(s)" if problems
                           else f"conforms to {profile.label}"), data={"profile": profile.identifier}),
         ]
-        oxum, size = _sizes(work)
+        oxum, size = bag_sizes(work)
         events += [digest_event(work, verified, oxum),
                    Event("ing", "suc", detail=f"bag rebuilt from OCFL version v{number} stored as imported")]
         title = (record or {}).get("title") or first_value(info, "Internal-Sender-Description")
@@ -288,15 +288,3 @@ def _record(bag_dir: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and isinstance(record.get("identifier"), str) else None
 
 
-def _sizes(bag_dir: Path) -> tuple[str, int]:
-    """Payload-Oxum as found and the bag's total size."""
-    payload_bytes = payload_files = total = 0
-    for dirpath, _dirs, files in os.walk(bag_dir):
-        in_data = Path(dirpath).relative_to(bag_dir).parts[:1] == ("data",)
-        for name in files:
-            size = os.lstat(os.path.join(dirpath, name)).st_size
-            total += size
-            if in_data:
-                payload_bytes += size
-                payload_files += 1
-    return f"{payload_bytes}.{payload_files}", total

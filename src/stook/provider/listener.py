@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import resource
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -28,6 +30,8 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
+
+from stook.errors import UsageError
 
 __all__ = ["ClientLimits", "create_server"]
 
@@ -174,3 +178,33 @@ def create_server(app: Any, *, host: str, port: int, threads: int, limits: Clien
         return servers[0]
     listening = [(s.effective_host, s.effective_port) for s in servers]
     return MultiSocketServer(socket_map, adj, listening, dispatcher, servers[-1].log_info)
+
+
+def run_in_thread(server: Any, host: str, name: str,
+                  on_stop: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Run a server made by :func:`create_server` in a daemon thread; return ``stop``, which
+    closes every connection from inside the server's loop, waits for the thread, ends the
+    request threads and then calls ``on_stop``. Idempotent."""
+    if not hasattr(server, "trigger"):
+        server.close()
+        raise UsageError(f"{host} names several addresses; serving from a thread needs one (e.g. 127.0.0.1)")
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    stopped = threading.Event()
+
+    def stop() -> None:
+        if stopped.is_set():
+            return
+        stopped.set()
+
+        def close_all() -> None:
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_all)
+        thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=5)
+        if on_stop is not None:
+            on_stop()
+
+    return stop

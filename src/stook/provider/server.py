@@ -7,7 +7,6 @@ limit, so slow or oversized clients cannot starve harvesters.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +15,7 @@ from typing import Any
 
 from stook.errors import UsageError
 from stook.provider.app import DEFAULT_ADMIN_EMAIL, MAX_BODY, ProviderApp, ProviderConfig
-from stook.provider.listener import ClientLimits, create_server
+from stook.provider.listener import ClientLimits, create_server, run_in_thread
 
 __all__ = ["OAI_PATH", "ServeOptions", "serve", "serve_in_thread"]
 
@@ -113,24 +112,5 @@ def serve_in_thread(
     """
     app = ProviderApp(store, ProviderConfig(**app_options))
     server = _create_server(app, host, port, threads, limits or ClientLimits(max_body=MAX_BODY))
-    if not hasattr(server, "trigger"):
-        server.close()
-        raise UsageError(f"{host} names several addresses; serve_in_thread needs one (e.g. 127.0.0.1)")
-    thread = threading.Thread(target=server.run, name="stook-serve", daemon=True)
-    thread.start()
-    stopped = threading.Event()
-
-    def stop() -> None:
-        if stopped.is_set():
-            return
-        stopped.set()
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(close_all)
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
-
+    stop = run_in_thread(server, host, "stook-serve")
     return _url(host, server.effective_port), stop

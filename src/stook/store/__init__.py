@@ -23,7 +23,7 @@ from stook.store.facade import Store
 from stook.store.layout import QUARANTINE_DIR, TMP_DIR, bag_dirs
 from stook.store.locking import LOCK_FILE, StoreBusy
 from stook.store.model import AddResult, AddStatus, BagRequest, IncomingBag, fingerprint
-from stook.store.ondisk import bag_fingerprint, read_record
+from stook.store.ondisk import bag_fingerprint, bag_sizes, read_record
 
 __all__ = [
     "LEDGER_FILE",
@@ -40,6 +40,7 @@ __all__ = [
     "StoreBusy",
     "bag_dirs",
     "bag_fingerprint",
+    "bag_sizes",
     "fingerprint",
     "read_record",
 ]

@@ -67,6 +67,19 @@ class BagFacts:
     organization: str | None
 
 
+def bag_sizes(bag_dir: Path) -> tuple[str, int]:
+    """The payload as a Payload-Oxum (bytes.files under data/) and the bytes of every file."""
+    payload_bytes = payload_files = total = 0
+    for path in bag_dir.rglob("*"):
+        if path.is_file():
+            size = path.stat().st_size
+            total += size
+            if path.relative_to(bag_dir).parts[0] == "data":
+                payload_bytes += size
+                payload_files += 1
+    return f"{payload_bytes}.{payload_files}", total
+
+
 def bag_facts(bag_dir: Path) -> BagFacts:
     """The identifier, title, groups, fingerprint and sizes of a bag, as receive and the
     ledger rebuild read them: from its stook record when it has one, else its bag-info."""
@@ -79,20 +92,13 @@ def bag_facts(bag_dir: Path) -> BagFacts:
         groups = tuple(record_groups(record))
     else:
         groups = tuple(g for g in info_values(info, "Bag-Group-Identifier") if g)
-    payload_bytes = payload_files = total = 0
-    for path in bag_dir.rglob("*"):
-        if path.is_file():
-            size = path.stat().st_size
-            total += size
-            if path.relative_to(bag_dir).parts[0] == "data":
-                payload_bytes += size
-                payload_files += 1
+    oxum, total = bag_sizes(bag_dir)
     return BagFacts(
         identifier=identifier,
         title=title if isinstance(title, str) else None,
         groups=groups,
         fingerprint=bag_fingerprint(bag_dir, record),
-        payload_oxum=f"{payload_bytes}.{payload_files}",
+        payload_oxum=oxum,
         size=total,
         record=record,
         organization=first_value(info, "Source-Organization"),

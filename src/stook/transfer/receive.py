@@ -37,7 +37,7 @@ from stook.errors import NotABag, Problem, StookError
 from stook.ledger import Event
 from stook.profile import BagitProfile, check_bag, declared_profile, stook_profile
 from stook.schema import validate_record
-from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint
+from stook.store import RECORD_FILE, IncomingBag, Source, Store, bag_fingerprint, bag_sizes
 from stook.transfer.extract import Extraction, Limits, SourceFormat, detect_format, extract
 from stook.transfer.foreign import keep_minimal_record
 from stook.verify import Finding, VerifyResult, verify_bag
@@ -305,18 +305,6 @@ def digest_event(bag_dir: Path, verified: VerifyResult, oxum: str) -> Event:
                  "all verified", data=data)
 
 
-def _payload_oxum(bag_dir: Path) -> tuple[str, int]:
-    payload_bytes = payload_files = total = 0
-    for path in bag_dir.rglob("*"):
-        if path.is_file():
-            size = path.stat().st_size
-            total += size
-            if path.relative_to(bag_dir).parts[0] == "data":
-                payload_bytes += size
-                payload_files += 1
-    return f"{payload_bytes}.{payload_files}", total
-
-
 def _adopt(
     store: Store,
     source: Path,
@@ -334,7 +322,7 @@ def _adopt(
     identifier = _identity(work, extraction.top, info, record, result)
     if identifier is None:
         return
-    oxum, size = _payload_oxum(work)
+    oxum, size = bag_sizes(work)
     title = (record or {}).get("title") or first_value(info, "Internal-Sender-Description") or first_value(
         info, "External-Description")
     groups = [g for g in info_values(info, "Bag-Group-Identifier") if g]

@@ -4,13 +4,12 @@ in a background thread."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from stook.errors import UsageError
-from stook.provider.listener import ClientLimits, create_server
+from stook.provider.listener import ClientLimits, create_server, run_in_thread
 from stook.web.app import stash_of, wsgi_app
 from stook.web.config import DEFAULT_PORT, WebConfig
 
@@ -73,27 +72,11 @@ def serve_web_in_thread(config: WebConfig, options: WebServeOptions | None = Non
     """Serve from a daemon thread (``port=0`` picks a free port); return ``(url, stop)``."""
     options = options or WebServeOptions(port=0)
     app, server = _server(config, options, environ)
-    if not hasattr(server, "trigger"):
-        server.close()
-        raise UsageError(f"{options.host} names several addresses; give one (e.g. 127.0.0.1)")
-    thread = threading.Thread(target=server.run, name="stook-web", daemon=True)
-    thread.start()
-    stopped = threading.Event()
 
-    def stop() -> None:
-        if stopped.is_set():
-            return
-        stopped.set()
-
-        def close_all() -> None:
-            for channel in list(server._map.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(close_all)
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
+    def close_stash() -> None:
         stash = stash_of(app)
         if stash is not None:
             stash.close()
 
+    stop = run_in_thread(server, options.host, "stook-web", on_stop=close_stash)
     return url_of(server, options.host), stop
