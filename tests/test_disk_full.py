@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import faulty_provider as fp
+from support.synthetic import make_records
 
 from stook.cli import main
+from stook.store import Store
 from stook.store.rebuild import check_ledger
 
 
@@ -83,3 +86,25 @@ def test_an_audit_that_cannot_record_its_events_says_the_disk_is_full(
     assert code == 2 and "no space left" in out and "damaged" not in out, out
     filler.unlink()
     assert _cli("audit", "--store", str(store))[0] == 0
+
+
+@pytest.mark.parametrize("leave_kib", [0, 32, 128])
+def test_a_harvest_on_a_full_disk_says_so_and_resumes_once_there_is_space(
+    small_disk: Path, leave_kib: int
+) -> None:
+    store = small_disk / "store"
+    provider = fp.FaultyProvider(make_records(30), batch_size=10)
+    with provider.serve() as url:
+        assert _cli("harvest", url, "--store", str(store), "--limit", "10")[0] == 0
+        filler = _fill(small_disk, leave_kib)
+        code, out = _cli("harvest", url, "--store", str(store), "--max-retries", "0")
+        assert code in (0, 2), out
+        if code == 2:
+            assert "no space left" in out and "damaged" not in out, out
+        filler.unlink()
+        assert check_ledger(store).ok
+        code, out = _cli("harvest", url, "--store", str(store), "--json")
+        assert code == 0, out
+    assert _cli("audit", "--store", str(store))[0] == 0
+    with Store.open(store) as opened:
+        assert len(opened.ledger.bags()) == 30

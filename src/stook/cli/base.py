@@ -7,6 +7,7 @@ show its own ``--help``; command modules import heavy libraries inside the comma
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import os
@@ -122,6 +123,12 @@ class StookGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted: work already made durable is kept", err=True)
             ctx.exit(130)
+        except OSError as exc:  # a system error no library edge named: still one line, no traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            what = "no space left on the filesystem; free some space and run again" \
+                if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            click.echo(f"error: {where}{what}", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=StookGroup, context_settings={"help_option_names": ["-h", "--help"]})

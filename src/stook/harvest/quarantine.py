@@ -9,6 +9,7 @@ looks whole; :func:`clear_partial_quarantine` removes what a crash left.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -21,7 +22,8 @@ from typing import Any
 from lxml import etree
 
 from stook.bagwriter import remove_tree
-from stook.errors import UsageError
+from stook.durable import no_space
+from stook.errors import StoreError, UsageError
 from stook.harvest.page import PageRecord, identifier_problem
 from stook.harvest.provenance import Collision
 from stook.ledger import BagVersion, Event, Source, utc_now
@@ -53,6 +55,17 @@ def identifier_in(raw: bytes) -> str:
 
 def write_quarantine(root: Path, identifier: str, raw: bytes, report: dict[str, Any]) -> Path:
     """``<quarantine>/<bag name>/<timestamp>/`` with record.xml and errors.json, made atomically."""
+    try:
+        return _write_quarantine(root, identifier, raw, report)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise no_space(root, f"setting record {identifier!r} apart in the quarantine",
+                           len(raw) + 64 * 1024) from exc
+        raise StoreError(f"{exc.filename or root}: cannot write to the quarantine: {exc.strerror}",
+                         path=root) from exc
+
+
+def _write_quarantine(root: Path, identifier: str, raw: bytes, report: dict[str, Any]) -> Path:
     parent = root / quarantine_name(identifier)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
