@@ -13,6 +13,7 @@ one half and last in the other (AB, BA), into roots of its own.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -60,6 +61,19 @@ def bench_stook(store: Store, root: Path, identifiers: list[str]) -> float:
 
 def bench_ocfl_py(store: Store, root: Path, versions: list[list[BagVersion]]) -> float:
     layout = LayoutConfig()
+    # ocfl-py logs every object it writes at INFO on the root logger; keep the bench output to figures
+    root_logger = logging.getLogger()
+    level = root_logger.level
+    root_logger.setLevel(logging.WARNING)
+    try:
+        return _write_with_ocfl_py(store, root, versions, layout)
+    finally:
+        root_logger.setLevel(level)
+
+
+def _write_with_ocfl_py(
+    store: Store, root: Path, versions: list[list[BagVersion]], layout: LayoutConfig
+) -> float:
     start = time.perf_counter()
     for bags in versions:
         objdir = root / layout.object_path(bags[0].identifier)
