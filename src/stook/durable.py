@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 from collections.abc import Iterable
 from functools import lru_cache
@@ -31,6 +32,34 @@ def _syncfs() -> Any:
     func.argtypes = [ctypes.c_int]
     func.restype = ctypes.c_int
     return func
+
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+@lru_cache(maxsize=1)
+def _renameat2() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        func = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+def exchange_directories(a: Path, b: Path) -> None:
+    """Swap the directories ``a`` and ``b`` in one step (``renameat2(RENAME_EXCHANGE)``): a crash
+    leaves one or the other in each place, never neither. Raises OSError, with ENOSYS where
+    the C library has no renameat2 and EINVAL where the filesystem cannot swap."""
+    func = _renameat2()
+    if func is None:
+        raise OSError(errno.ENOSYS, "renameat2(RENAME_EXCHANGE) is not available", str(a))
+    if func(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(a))
 
 
 def sync_filesystem(any_path: Path) -> bool:

@@ -20,48 +20,30 @@ A kill at any moment leaves only staging debris, which the next export removes.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
+from stook.durable import exchange_directories
 from stook.ocfl.layout import OcflError
-
-AT_FDCWD = -100
-RENAME_EXCHANGE = 2
-
-
-@lru_cache(maxsize=1)
-def _renameat2() -> Any:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        func = libc.renameat2
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return func
 
 
 def exchange(a: Path, b: Path) -> None:
     """Swap two directories atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``)."""
-    func = _renameat2()
-    if func is None:
-        raise OcflError(
-            f"{b}: this system has no renameat2(RENAME_EXCHANGE); stook updates OCFL objects only "
-            "where it can swap them atomically (Linux with glibc 2.28 or later)", path=b)
-    if func(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) != 0:
-        err = ctypes.get_errno()
+    try:
+        exchange_directories(a, b)
+    except OSError as exc:
+        if exc.errno == errno.ENOSYS:
+            raise OcflError(
+                f"{b}: this system has no renameat2(RENAME_EXCHANGE); stook updates OCFL objects only "
+                "where it can swap them atomically (Linux with glibc 2.28 or later)", path=b) from exc
         hint = ("; the filesystem cannot swap directories atomically: write the OCFL root on a local "
-                "Linux filesystem (ext4, xfs, btrfs, tmpfs)") if err in (errno.EINVAL, errno.ENOSYS) else ""
-        raise OcflError(f"{b}: cannot swap in the updated object: {os.strerror(err)}{hint}", path=b)
+                "Linux filesystem (ext4, xfs, btrfs, tmpfs)") if exc.errno == errno.EINVAL else ""
+        raise OcflError(f"{b}: cannot swap in the updated object: {exc.strerror}{hint}", path=b) from exc
 
 
 def link_tree(source: Path, target: Path, skip: frozenset[str] = frozenset()) -> None:

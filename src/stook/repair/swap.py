@@ -12,21 +12,16 @@ then old or new, never half written).
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import shutil
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from stook.durable import fsync_dirs, make_durable
+from stook.durable import exchange_directories, fsync_dirs, make_durable
 from stook.repair.files import Tree, copy_checked
 from stook.repair.model import SwapMethod
 from stook.repair.plan import Plan
 
-RENAME_EXCHANGE = 2  # linux/fs.h
-AT_FDCWD = -100
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM}
 
 
@@ -74,28 +69,15 @@ def _link(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest, follow_symlinks=False)
 
 
-@lru_cache(maxsize=1)
-def _renameat2() -> Any:
-    try:
-        func = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return func
-
-
 def exchange(a: Path, b: Path) -> bool:
     """Swap the directories ``a`` and ``b`` atomically; False when the system cannot."""
-    func = _renameat2()
-    if func is None:
-        return False
-    if func(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in _UNSUPPORTED:
-        return False
-    raise OSError(err, os.strerror(err), str(a))
+    try:
+        exchange_directories(a, b)
+    except OSError as exc:
+        if exc.errno in _UNSUPPORTED:
+            return False
+        raise
+    return True
 
 
 def put_in_place(store_root: Path, built: Path, bag_dir: Path, plan: Plan, *,
