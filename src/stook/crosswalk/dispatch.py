@@ -129,16 +129,21 @@ def crosswalk_record(
     metadata_prefix: str,
     retrieved_at: str,
     options: CrosswalkOptions | None = None,
+    header: OAIHeader | None = None,
 ) -> Crosswalked:
     """A stook record from one OAI ``<record>`` element (not deleted).
+
+    ``header`` is the element's header when the caller has read it already (a harvest
+    reads it first, to tell deletions apart); otherwise it is read here.
 
     ``content`` lists ``source/record.xml`` (the caller stores the XML there) and, when
     the full-text rule finds a text, ``text.txt``. Metadata a crosswalk cannot read at
     all raises :class:`~stook.errors.CrosswalkError` (a ValueError).
     """
     options = options or CrosswalkOptions()
-    header_el = record_element.find(f"{{{NS_OAI}}}header")
-    header = read_header(header_el if header_el is not None else etree.Element("header"))
+    if header is None:
+        header_el = record_element.find(f"{{{NS_OAI}}}header")
+        header = read_header(header_el if header_el is not None else etree.Element("header"))
     metadata = record_element.find(f"{{{NS_OAI}}}metadata")
     root = next((c for c in metadata if isinstance(c.tag, str)), None) if metadata is not None else None
     name = crosswalk_of(root) if root is not None else None

@@ -91,7 +91,8 @@ class PageWorker:
             try:
                 walked = crosswalk_record(element, base_url=config.base_url,
                                           metadata_prefix=config.metadata_prefix,
-                                          retrieved_at=retrieved_at, options=config.crosswalk)
+                                          retrieved_at=retrieved_at, options=config.crosswalk,
+                                          header=header)
             except ValueError as exc:  # metadata that cannot be read as a record at all
                 work.failures.append(self._unreadable(page, PageRecord(element), str(exc)))
                 continue
