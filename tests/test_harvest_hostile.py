@@ -213,6 +213,27 @@ def test_bad_redirects_are_clear_errors(
     assert len(provider.requests_for("ListRecords")) <= 11
 
 
+def test_a_provider_that_starts_redirecting_makes_no_new_versions(tmp_path: Path) -> None:
+    """The redirect chain is how a record was fetched, like its retrieval time: a full
+    re-harvest through a new redirect finds the same records unchanged."""
+    records = make_records(5)
+    mirror = fp.FaultyProvider(records, batch_size=2)
+    front = fp.FaultyProvider(records, batch_size=2)
+    root = tmp_path / "store"
+    with mirror.serve(host="127.0.0.2") as mirror_url, front.serve() as url:
+        first = invoke("harvest", url, "--store", str(root), "--json")
+        assert first.exit_code == 0, first.output
+        assert json.loads(first.output)["new"] == 5
+        front.redirect_all_to = mirror_url
+        again = invoke("harvest", url, "--store", str(root), "--from", "2000-01-01", "--json")
+        assert again.exit_code == 0, again.output
+        summary = json.loads(again.output)
+        assert (summary["new"], summary["changed"], summary["unchanged"]) == (0, 0, 5)
+        assert mirror.requests_for("ListRecords")  # the second harvest did go through the mirror
+    with Store.open(root) as store:
+        assert {b.version for b in store.ledger.bags()} == {1}
+
+
 def test_identify_redirected_to_file_url(tmp_path: Path) -> None:
     provider = fp.FaultyProvider(make_records(3), plan=[fp.redirect("file:///etc/passwd")])
     with provider.serve() as url:

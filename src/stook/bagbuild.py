@@ -52,15 +52,20 @@ class BuildOutcome:
     error: StookError | None = None
 
 
-def stable_record_bytes(record: dict[str, Any], record_bytes: bytes | None = None) -> bytes:
-    """The record's canonical JSON without its retrieval time, which alone is no change.
+# How a record was fetched, not what it says: a re-harvest that differs only here is no change.
+CAPTURE_CIRCUMSTANCES = ("retrieved_at", "redirects")
 
-    ``record_bytes`` (the record's canonical JSON) is reused when there is no retrieval time.
+
+def stable_record_bytes(record: dict[str, Any], record_bytes: bytes | None = None) -> bytes:
+    """The record's canonical JSON without the circumstances of its capture (its retrieval
+    time, the redirects its provider answered with), which alone are no change.
+
+    ``record_bytes`` (the record's canonical JSON) is reused when there are none.
     """
     source = record.get("record_source")
-    if isinstance(source, dict) and "retrieved_at" in source:
+    if isinstance(source, dict) and any(key in source for key in CAPTURE_CIRCUMSTANCES):
         stable = dict(record)  # shallow: only serialized, never changed
-        stable["record_source"] = {k: v for k, v in source.items() if k != "retrieved_at"}
+        stable["record_source"] = {k: v for k, v in source.items() if k not in CAPTURE_CIRCUMSTANCES}
         return canonical_json(stable)
     return record_bytes if record_bytes is not None else canonical_json(record)
 
