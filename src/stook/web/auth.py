@@ -83,7 +83,7 @@ def safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str | tuple[str, int, dict[str, str]]:
     state = web_state()
     if state.config.read_only:
         abort(403, description="this server is read-only (stook web --read-only): there is nothing to log in"
@@ -91,21 +91,34 @@ def login() -> Response | str | tuple[str, int]:
     users = state.users()
     error = None
     name = ""
+    status, wait = 401, 0.0
     if request.method == "POST":
         name = request.form.get("username", "")
         password = request.form.get("password", "")
-        if users.check(name, password):
+        address = request.remote_addr or "unknown"
+        wait = state.throttle.wait_seconds(name, address)
+        if wait > 0:  # the password is not even checked
+            minutes = max(1, -(-int(wait) // 60))
+            error = (f"too many failed logins for this user name or from this address; wait {minutes} "
+                     f"minute{'s' if minutes != 1 else ''} and try again")
+            status = 429
+        elif users.check(name, password):
+            state.throttle.succeeded(name, address)
             session.clear()
             session["user"] = name
             csrf_token()
             flash(f"logged in as {name}", "info")
             return redirect(safe_next(request.form.get("next")))
-        error = "that user name and password do not match; check both and try again"
+        else:
+            state.throttle.failed(name, address)
+            error = "that user name and password do not match; check both and try again"
     page = render_template(
         "login.html", error=error, username=name, next=safe_next(request.values.get("next")),
         nobody=not users.anyone,
     )
-    return (page, 401) if error else page
+    if error is None:
+        return page
+    return page, status, ({"Retry-After": str(int(wait) + 1)} if status == 429 else {})
 
 
 @bp.route("/logout", methods=["POST"])

@@ -7,13 +7,14 @@ lock through the library, like every stook command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app, g
 
 from stook.store import Store
 from stook.web.config import WebConfig
+from stook.web.throttle import LoginThrottle
 from stook.web.uploads import UploadStash
 from stook.web.users import PASSWORD_ENV, USER_ENV, Users, default_users_file, load_users
 
@@ -23,12 +24,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class WebState:
-    """The app's own state: its configuration, kept uploads and the background audit."""
+    """The app's own state: its configuration, kept uploads, the background audit and the
+    count of failed logins."""
 
     config: WebConfig
     stash: UploadStash
     audit: AuditJob
     env_user: tuple[str, str] | None = None
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     def users(self) -> Users:
         """The users that may log in now (the file is read again: it may have changed)."""
