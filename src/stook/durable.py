@@ -9,7 +9,6 @@ fsynced one by one.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 from collections.abc import Iterable
@@ -20,12 +19,17 @@ from typing import Any
 from stook.errors import NoSpace, StoreError
 
 
+def _libc() -> ctypes.CDLL:
+    """The C library this process already runs on (no ``find_library``, which runs ldconfig)."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 @lru_cache(maxsize=1)
 def _syncfs() -> Any:
     if not hasattr(os, "O_DIRECTORY"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = _libc()
         func = libc.syncfs
     except (OSError, AttributeError):
         return None
@@ -41,7 +45,7 @@ RENAME_EXCHANGE = 2  # linux/fs.h
 @lru_cache(maxsize=1)
 def _renameat2() -> Any:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = _libc()
         func = libc.renameat2
     except (OSError, AttributeError):
         return None
