@@ -37,8 +37,9 @@ def web_command(store_path: Path, host: str, port: int, oai: bool, read_only: bo
     `stook bag` bags them; edits make new versions; /audit shows what failed, what was
     never checked, and checks per day, and audits a slice in the background. Reading
     needs no login; changes need one: a first user from $STOOK_WEB_USER and
-    $STOOK_WEB_PASSWORD, more with `stook web-user add`. Listens on 127.0.0.1 unless
-    told otherwise; --read-only serves a store nobody may change through it.
+    $STOOK_WEB_PASSWORD, more with `stook web-user add`. After 5 failed logins in 15
+    minutes a user name and a client address wait before trying again. Listens on
+    127.0.0.1 unless told otherwise; --read-only serves a store nobody may change through it.
 
     \b
     STOOK_WEB_USER=archivist STOOK_WEB_PASSWORD='long passphrase' stook web --store bags

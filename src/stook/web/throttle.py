@@ -54,6 +54,12 @@ class LoginThrottle:
             for key in _keys(name, address):
                 self._failures.pop(key, None)
 
+    @property
+    def tracked(self) -> int:
+        """How many names and addresses have failures on record."""
+        with self._lock:
+            return len(self._failures)
+
     def _wait(self, key: str, now: float) -> float:
         times = self._failures.get(key)
         if not times:
