@@ -424,8 +424,8 @@ def _wait_for_events(store_path: Path, proc: subprocess.Popen[str], total: int) 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_interrupted_audit_keeps_events_and_the_next_run_carries_on(tmp_path: Path, sig: int) -> None:
     store_path = tmp_path / "store"
-    total = 120
-    _build(store_path, total, size=32 * 1024)
+    total = 600
+    _build(store_path, total, size=64 * 1024)
     # SIGKILL an inline audit; Ctrl-C (SIGINT) one running on the local process pool.
     proc = _start_audit(store_path, "--workers", "1" if sig == signal.SIGKILL else "2")
     _wait_for_events(store_path, proc, total)

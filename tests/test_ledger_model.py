@@ -1,19 +1,32 @@
-"""Event identifiers: RFC 4122 version 4 UUIDs, never repeated, not even across a fork."""
+"""Event identifiers: RFC 9562 version 7 UUIDs (time first, so the ledger's unique index grows
+at its end), never repeated, not even across a fork."""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 from stook.ledger import new_uuid
 
 
-def test_new_uuids_are_version_4_and_unique() -> None:
+def test_new_uuids_are_version_7_time_ordered_and_unique() -> None:
+    before = time.time_ns() // 1_000_000
     made = [new_uuid() for _ in range(20_000)]  # several refills of the random buffer
+    after = time.time_ns() // 1_000_000
     assert len(set(made)) == len(made)
     for text in made[:: 997]:
         parsed = uuid.UUID(text)
-        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    millis = [uuid.UUID(text).int >> 80 for text in made]  # the 48-bit Unix time in milliseconds
+    assert before <= millis[0] and millis[-1] <= after
+    assert millis == sorted(millis)
+    # the 12 bits after the version are the sub-millisecond time: within one millisecond too,
+    # later identifiers never sort before earlier ones by their time fields
+    stamps = [(uuid.UUID(text).int >> 64) & ~(0xF << 12) for text in made]
+    assert stamps == sorted(stamps)
+    # 62 random bits each: no two share them
+    assert len({uuid.UUID(text).int & ((1 << 62) - 1) for text in made}) == len(made)
 
 
 def test_a_forked_worker_never_repeats_the_parents_uuids() -> None:

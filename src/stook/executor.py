@@ -108,7 +108,9 @@ class ProcessExecutor(Executor):
     def map_unordered(
         self, fn: Callable[[T], R], items: Iterable[T], *, window: int | None = None
     ) -> Iterator[tuple[T, R | JobFailed[T]]]:
-        limit = window or self.slots * 2
+        # four jobs per worker in flight: while the caller is busy with one answer (recording
+        # it), every worker still has the next job queued and never waits for it
+        limit = window or self.slots * 4
         source = iter(items)
         running: dict[Future[R], T] = {}
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -28,9 +30,9 @@ from stook.audit.model import (
     SkippedBag,
     stamp,
 )
-from stook.errors import ReadOnlyStore
+from stook.errors import ReadOnlyStore, StookError
 from stook.executor import Executor, JobFailed, open_executor
-from stook.ledger import BagVersion, Event, Ledger
+from stook.ledger import BagVersion, Event, EventAppender, Ledger
 from stook.store import Store, bag_dirs
 
 #: Group commit: write buffered events after this many seconds or this many events
@@ -101,13 +103,20 @@ def plan_audit(
     unknown = sorted(on_disk - known)
     missing = [b for b in bags if b.path not in on_disk and not os.path.lexists(store.root / b.path)]
     gone = {b.path for b in missing}
-    present = [b for b in bags if b.path not in gone]
+    due, skipped, deferred = _schedule([b for b in bags if b.path not in gone], history, options, now)
+    return AuditPlan(due, missing, unknown, skipped, deferred, history)
+
+
+def _schedule(
+    present: list[BagVersion], history: dict[str, FixHistory], options: AuditOptions, now: datetime | None
+) -> tuple[list[BagVersion], list[SkippedBag], list[SkippedBag]]:
+    """Due (in order), not due, and over the limit, among the bags present."""
 
     def key(b: BagVersion) -> tuple[bool, str, str, str]:
         last = history.get(b.path, FixHistory()).last_check
         return (last is not None, last or "", b.created, b.path)
 
-    present.sort(key=key)
+    present = sorted(present, key=key)
     cutoff = None
     if options.max_age is not None:
         cutoff = stamp((now or datetime.now(timezone.utc)) - options.max_age)
@@ -125,7 +134,45 @@ def plan_audit(
             last = history.get(b.path, FixHistory()).last_check
             deferred.append(SkippedBag(b.path, b.identifier, b.version, last, "over-limit"))
         due = due[: options.limit]
-    return AuditPlan(due, missing, unknown, skipped, deferred, history)
+    return due, skipped, deferred
+
+
+@dataclass
+class _LedgerPlan:
+    """A plan from the ledger alone (every stored bag taken for present), made so that the
+    workers start on the bags while the disk is still being listed."""
+
+    plan: AuditPlan
+    stored: list[BagVersion]
+
+
+def _plan_from_ledger(store: Store, options: AuditOptions) -> _LedgerPlan:
+    history = _fix_history(store.ledger, options.mode)
+    stored = store.ledger.bags()
+    due, skipped, deferred = _schedule(stored, history, options, None)
+    return _LedgerPlan(AuditPlan(due, [], [], skipped, deferred, history), stored)
+
+
+def _settle(store: Store, early: _LedgerPlan, on_disk: set[str]) -> tuple[AuditPlan, set[str]]:
+    """Bring the disk listing into a plan made from the ledger alone: the plan
+    :func:`plan_audit` would have made, and the bags sent to the workers whose answers
+    must be dropped (their directories are gone).
+
+    The ledger's paths are read again after the listing, as :func:`plan_audit` reads
+    them, so a bag committed meanwhile is not unknown; and a bag whose directory is gone
+    is missing only if the ledger still holds it as stored (not deaccessioned meanwhile).
+    """
+    states = store.ledger.bag_states()
+    unknown = sorted(on_disk - states.keys())
+    vanished = {b.path for b in early.stored
+                if b.path not in on_disk and not os.path.lexists(store.root / b.path)}
+    missing = [b for b in early.stored if b.path in vanished and states.get(b.path) == "stored"]
+    plan = early.plan
+    settled = AuditPlan(
+        [b for b in plan.due if b.path not in vanished], missing, unknown,
+        [s for s in plan.skipped if s.bag not in vanished], plan.deferred, plan.history,
+    )
+    return settled, vanished
 
 
 def make_tasks(store: Store, bags: list[BagVersion], mode: AuditMode, slots: int) -> list[BagTask]:
@@ -158,7 +205,8 @@ def make_jobs(tasks: list[BagTask], slots: int) -> list[tuple[BagTask, ...]]:
 
 
 class _EventWriter:
-    """Buffers events and commits them in small groups (durable within FLUSH_SECONDS)."""
+    """Buffers events and commits them in small groups (durable within FLUSH_SECONDS), on
+    the ledger's background appender, so verdicts keep arriving while SQLite syncs."""
 
     def __init__(self, ledger: Ledger, *, record: bool = True) -> None:
         self.ledger = ledger
@@ -166,6 +214,7 @@ class _EventWriter:
         self.buffer: list[Event] = []
         self.last = time.monotonic()
         self.written = 0
+        self.appender: EventAppender | None = None
 
     def add(self, event: Event) -> None:
         if not self.record:
@@ -180,10 +229,25 @@ class _EventWriter:
 
     def flush(self) -> None:
         if self.buffer:
-            self.ledger.record_events(self.buffer)
+            if self.appender is None:
+                self.appender = self.ledger.appender()
+            self.appender.submit(self.buffer)
             self.written += len(self.buffer)
             self.buffer = []
         self.last = time.monotonic()
+
+    def submit_rest(self) -> None:
+        """Hand over what is buffered without waiting (an error here waits for :meth:`close`)."""
+        with contextlib.suppress(StookError):
+            self.flush()
+
+    def close(self) -> None:
+        """Commit what is buffered and wait for every group to be committed."""
+        try:
+            self.flush()
+        finally:
+            if self.appender is not None:
+                self.appender.close()
 
 
 def run_audit(
@@ -198,6 +262,11 @@ def run_audit(
     ``on_result`` is called as each bag's verdict arrives (progress bars, live output).
     Ctrl-C stops the run after recording every verdict already in; the result then has
     ``interrupted`` set (exit code 130).
+
+    Without a limit, the bags are sent to the workers as soon as the ledger is read, and
+    the disk listing (for missing and unknown bags) is brought in before the first
+    verdict is judged; with a limit, the plan waits for the listing (a missing bag must
+    not take a place under the limit).
     """
     started = time.monotonic()
     mode = options.mode
@@ -209,9 +278,15 @@ def run_audit(
         )
     own_executor = executor is None
     runner = executor or open_executor(workers=options.workers, scheduler=options.scheduler)
+    early: _LedgerPlan | None = None
     try:
         runner.start()  # workers start while the plan is made
-        plan = plan_audit(store, options, listing=runner.aside(scan_store, store.root))
+        listing = runner.aside(scan_store, store.root)  # an idle worker lists the disk meanwhile
+        if options.limit is None:
+            early = _plan_from_ledger(store, options)
+            plan = early.plan
+        else:
+            plan = plan_audit(store, options, listing=listing)
     except BaseException:
         if own_executor:
             runner.close()
@@ -234,26 +309,34 @@ def run_audit(
         if on_result is not None:
             on_result(audit)
 
+    def with_ingest(jobs: list[tuple[BagTask, ...]]) -> Iterator[tuple[BagTask, ...]]:
+        """Each job with its bags' ingest digests, looked up in one query as it is sent."""
+        for job in jobs:
+            raw = store.ledger.ingest_data([t.bag for t in job])
+            yield tuple(BagTask(t.bag, t.path, t.mode, t.size, t.threads, raw.get(t.bag), True)
+                        for t in job)
+
     try:
+        jobs = make_jobs(make_tasks(store, plan.due, mode, runner.slots), runner.slots)
+        answers = runner.map_unordered(check_bags, with_ingest(jobs))
+        dropped: set[str] = set()
+        first = None
+        if early is not None:
+            first = next(answers, None)  # the workers are busy while the disk is listed
+            plan, dropped = _settle(store, early, listing())
+            result.skipped = plan.skipped
         for bag in plan.missing:
             take(missing_audit(bag, store.root, mode, plan.history.get(bag.path, FixHistory())))
         for rel in plan.unknown:
             take(unknown_audit(rel, store.root, mode, plan.history.get(rel, FixHistory())))
         writer.flush()
-        jobs = make_jobs(make_tasks(store, plan.due, mode, runner.slots), runner.slots)
-
-        def with_ingest(jobs: list[tuple[BagTask, ...]]) -> Iterator[tuple[BagTask, ...]]:
-            """Each job with its bags' ingest digests, looked up in one query as it is sent."""
-            for job in jobs:
-                raw = store.ledger.ingest_data([t.bag for t in job])
-                yield tuple(BagTask(t.bag, t.path, t.mode, t.size, t.threads, raw.get(t.bag), True)
-                            for t in job)
-
-        for job, checks in runner.map_unordered(check_bags, with_ingest(jobs)):
-            answers: list[BagCheck | JobFailed[Any]] = (
+        for job, checks in answers if first is None else itertools.chain([first], answers):
+            answered: list[BagCheck | JobFailed[Any]] = (
                 [checks] * len(job) if isinstance(checks, JobFailed) else list(checks)
             )
-            for task, check in zip(job, answers, strict=True):
+            for task, check in zip(job, answered, strict=True):
+                if task.bag in dropped:
+                    continue  # gone from the disk: reported missing above (or deaccessioned)
                 bag = by_path[task.bag]
                 ingest = None
                 if isinstance(check, BagCheck) and check.manifest is not None:
@@ -262,11 +345,14 @@ def run_audit(
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
-        writer.flush()
-        if own_executor:
-            if result.interrupted:
-                runner.terminate()  # don't wait for workers hashing big bags
-            runner.close()
+        writer.submit_rest()
+        try:
+            if own_executor:
+                if result.interrupted:
+                    runner.terminate()  # don't wait for workers hashing big bags
+                runner.close()
+        finally:
+            writer.close()  # the last events were committing while the workers stopped
     result.elapsed = time.monotonic() - started
     result.finished = stamp(datetime.now(timezone.utc))
     return result

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stook.errors import ReadOnlyStore
+from stook.ledger.appender import EventAppender
 from stook.ledger.bags import BagIndex
 from stook.ledger.db import Guarded, LedgerDB, ledger_error, writable
 from stook.ledger.events import EventLog, FixityRow, parse_ingest
@@ -44,6 +46,16 @@ class Ledger(LedgerDB, BagIndex, EventLog, HarvestLog, SourceTable, ForeignRecor
     def __init__(self, path: Path, *, read_only: bool | None = None) -> None:
         super().__init__(path, read_only=read_only)
 
+    def appender(self) -> EventAppender:
+        """Something that commits events on a thread and a connection of its own, while the
+        caller goes on (see :mod:`stook.ledger.appender`); close it when done."""
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"{self.path.parent}: the store is read-only; this step needs to write to its ledger",
+                path=self.path.parent,
+            )
+        return EventAppender(self.path)
+
     def __enter__(self) -> Ledger:
         return self
 
@@ -62,6 +74,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "BagVersion",
     "Event",
+    "EventAppender",
     "EventRow",
     "FixityRow",
     "Guarded",

@@ -83,6 +83,10 @@ class BagIndex:
         row = self.conn.execute(f"SELECT {BAG_COLUMNS} FROM bags WHERE path=?", (path,)).fetchone()
         return BagVersion.from_row(row) if row else None
 
+    def bag_states(self) -> dict[str, str]:
+        """Every bag version's path and state (``stored`` or ``pending``): one light query."""
+        return {str(path): str(state) for path, state in self.conn.execute("SELECT path, state FROM bags")}
+
     def pending(self) -> list[BagVersion]:
         rows = self.conn.execute(f"SELECT {BAG_COLUMNS} FROM bags WHERE state='pending'").fetchall()
         return [BagVersion.from_row(r) for r in rows]

@@ -18,6 +18,11 @@ _APPEND = (
 )
 
 
+def insert_event_rows(conn: Guarded, rows: Sequence[EventRow]) -> None:
+    """Append events already turned into rows, inside the caller's transaction."""
+    conn.executemany(_APPEND, rows)
+
+
 class FixityRow(NamedTuple):
     """A bag's latest fixity checks: any mode, its outcome, the last full check, the last
     full check that found the bag intact."""
@@ -53,7 +58,7 @@ class EventLog:
 
     def append_rows(self, conn: Guarded, rows: Sequence[EventRow]) -> None:
         """Append events already turned into rows (see :func:`stook.ledger.event_row`)."""
-        conn.executemany(_APPEND, rows)
+        insert_event_rows(conn, rows)
 
     def record_events(self, events: Sequence[Event]) -> None:
         """Append events in a transaction of their own."""
