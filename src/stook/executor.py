@@ -131,8 +131,11 @@ class ProcessExecutor(Executor):
                         result = JobFailed(exc)
                     yield item, result
         finally:
-            for future in running:
-                future.cancel()
+            # Jobs still in flight are left to close() or terminate(), not cancelled here:
+            # Python 3.11's pool thread crashes (and its shutdown then hangs) when workers
+            # are killed while it holds futures cancelled from outside (InvalidStateError in
+            # terminate_broken); shutdown(cancel_futures=True) cancels them safely.
+            running.clear()
 
     def start(self) -> None:
         self._pool.start()
