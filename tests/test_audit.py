@@ -24,6 +24,7 @@ from stook.audit import (
     BagAudit,
     BagTask,
     FixHistory,
+    PlainCheck,
     check_bag,
     judge,
     make_jobs,
@@ -252,7 +253,7 @@ def test_without_ingest_digests_the_ledger_payload_oxum_is_compared(tmp_path: Pa
     with Store.open(store_path) as store:
         (bag,) = store.ledger.bags()
         check = check_bag(BagTask(bag.path, str(bag_dir), "full", bag.size))
-        assert check.result is not None and check.result.valid
+        assert isinstance(check, PlainCheck)  # self-consistent: the fast path vouches for it
         audit = judge(bag, check, "full", FixHistory(), ingest=None)  # e.g. a bag received whole
     (problem,) = audit.problems
     assert (problem.kind, problem.code, problem.expected) == (
@@ -660,6 +661,10 @@ def _sample_fix_events() -> list[Event]:
         events.append(Event("fix", outcome, "x", 1, bag, detail=f"check {n}",
                             data={"mode": mode}, datetime=f"2026-01-{n + 1:02d}T00:00:00.000000Z"))
     events.append(Event("val", "suc", "x", 1, "a/v1", detail="not a fixity check"))
+    # a check recorded without data counts as a full one; one without a bag names none
+    events.append(Event("fix", "suc", "y", 1, "d/v1", detail="no data",
+                        datetime="2026-01-10T00:00:00.000000Z"))
+    events.append(Event("fix", "fai", "z", None, None, detail="no bag"))
     return events
 
 
@@ -673,6 +678,37 @@ def test_the_fixity_table_follows_the_event_log(tmp_path: Path) -> None:
         assert table == _oracle(conn)
         assert table["a/v1"] == ("2026-01-09T00:00:00.000000Z", "suc",
                                  "2026-01-04T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z")
+        assert table["d/v1"] == ("2026-01-10T00:00:00.000000Z", "suc",
+                                 "2026-01-10T00:00:00.000000Z", "2026-01-10T00:00:00.000000Z")
+        assert None not in table
+
+
+def test_a_fixity_table_kept_by_the_old_trigger_carries_on_after_migration_8(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite"
+    events = _sample_fix_events()
+    conn = sqlite3.connect(path)
+    for _number, script in MIGRATIONS[:7]:
+        if isinstance(script, str):
+            conn.executescript(script)
+    conn.execute("PRAGMA user_version = 7")
+    for e in events[:5]:  # recorded by a stook whose trigger kept the table
+        conn.execute(
+            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
+            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome,
+             e.detail, json.dumps(e.data) if e.data is not None else None),
+        )
+    conn.commit()
+    conn.close()
+    with Ledger(path) as ledger:
+        assert ledger.schema_version() == MIGRATIONS[-1][0]
+        triggers = ledger.connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = 'events_keep_fixity'"
+        ).fetchall()
+        assert triggers == []
+        ledger.record_events(events[5:])
+        conn = ledger.connection
+        assert {r[0]: tuple(r[1:]) for r in conn.execute("SELECT * FROM fixity")} == _oracle(conn)
 
 
 def test_migration_5_fills_the_fixity_table_from_earlier_audits(tmp_path: Path) -> None:
@@ -694,4 +730,4 @@ def test_migration_5_fills_the_fixity_table_from_earlier_audits(tmp_path: Path) 
     with Ledger(path) as ledger:
         assert ledger.schema_version() == MIGRATIONS[-1][0]
         table = {r[0]: tuple(r[1:]) for r in ledger.connection.execute("SELECT * FROM fixity")}
-    assert table == expected and set(table) == {"a/v1", "b/v1", "c/v2"}
+    assert table == expected and set(table) == {"a/v1", "b/v1", "c/v2", "d/v1"}

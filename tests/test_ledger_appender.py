@@ -3,12 +3,14 @@ that reaches the caller (with nothing after it recorded)."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from stook.errors import LedgerError, ReadOnlyStore
-from stook.ledger import Event, Ledger
+from stook.ledger import Event, Ledger, event_row
 
 
 def _event(n: int, uuid: str | None = None) -> Event:
@@ -51,3 +53,33 @@ def test_a_read_only_ledger_has_no_appender(tmp_path: Path) -> None:
     Ledger(path).close()
     with Ledger(path, read_only=True) as ledger, pytest.raises(ReadOnlyStore):
         ledger.appender()
+
+
+def test_rows_made_by_the_caller_are_committed_like_events(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        appender = ledger.appender()
+        appender.submit([_event(0)])
+        appender.submit_rows([event_row(_event(n)) for n in (1, 2)])
+        appender.close()
+        assert appender.committed == 3
+        assert [e.identifier for e in ledger.events()] == ["rec:0", "rec:1", "rec:2"]
+        assert ledger.fixity_rows()["rec-2/v1"].last_outcome == "suc"
+
+
+def test_finish_commits_the_rest_and_leaves_the_log_checkpointed(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        appender = ledger.appender()
+        appender.submit_rows([event_row(_event(n)) for n in range(500)])
+        appender.finish()  # returns at once; the thread commits, then checkpoints
+        with pytest.raises(RuntimeError):
+            appender.submit([_event(500)])
+        appender.close()
+        assert appender.committed == 500
+        # every event is already in the ledger file itself, not only in its write-ahead
+        # log: a copy of the file alone holds them all
+        copy = tmp_path / "copy.sqlite"
+        shutil.copyfile(path, copy)
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 500

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from stook.bagwriter import BuiltBag, PayloadItem, payload_sha512, remove_tree, write_bag
 from stook.errors import BagError, ContentError, Problem, StookError
+from stook.names import RECORD_FILE
 from stook.record import canonical_json
 from stook.schema import validate_record
 from stook.workers import ProcessPool
@@ -24,7 +25,6 @@ from stook.workers import ProcessPool
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-RECORD_FILE = "record.json"
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stook.bagbuild import RECORD_FILE
 from stook.errors import FilesDropped, StoreError, UsageError
 from stook.ledger import BagVersion, Event
+from stook.names import RECORD_FILE
 from stook.store import BagRequest, Store
 from stook.verify.manifests import parse_manifest
 from stook.verify.model import Report

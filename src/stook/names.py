@@ -17,6 +17,9 @@ import unicodedata
 
 from stook.errors import UsageError
 
+#: The record's file in a bag's payload (``data/record.json``).
+RECORD_FILE = "record.json"
+
 SLUG_MAX = 60
 DIGEST_HEX = 16
 _NON_SLUG = re.compile(r"[^a-z0-9]+")

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING
 from stook.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from stook.audit.check import BagCheck, BagTask, check_bag, check_bags, classify, fix_event, judge
+    from stook.audit.check import (
+        BagCheck,
+        BagTask,
+        PlainCheck,
+        check_bag,
+        check_bags,
+        classify,
+        fix_event,
+        judge,
+    )
     from stook.audit.model import (
         AuditMode,
         AuditOptions,
@@ -59,6 +68,7 @@ __all__ = [
     "AuditResult",
     "BagAudit",
     "BagCheck",
+    "PlainCheck",
     "BagStatus",
     "BagTask",
     "FileProblem",
@@ -83,6 +93,7 @@ __all__ = [
 # Public name -> the module that defines it, imported on first use (start-up cost).
 _EXPORTS = {
     "BagCheck": "stook.audit.check",
+    "PlainCheck": "stook.audit.check",
     "BagTask": "stook.audit.check",
     "check_bag": "stook.audit.check",
     "check_bags": "stook.audit.check",

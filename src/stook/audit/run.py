@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from stook.audit.check import (
-    BagCheck,
+    Answer,
     BagTask,
     check_bags,
-    fix_event,
+    fix_event_row,
     judge,
     missing_audit,
     unknown_audit,
@@ -32,9 +32,11 @@ from stook.audit.model import (
 )
 from stook.errors import ReadOnlyStore, StookError
 from stook.executor import Executor, JobFailed, open_executor
-from stook.ledger import BagVersion, Event, EventAppender, Ledger
+from stook.ledger import BagVersion, EventAppender, EventRow, Ledger
 from stook.store import Store, bag_dirs
 
+#: The history of a bag never checked (one shared value: FixHistory is frozen).
+NEVER_CHECKED = FixHistory()
 #: Group commit: write buffered events after this many seconds or this many events
 #: (the very first verdict is written at once, so even a short-lived run leaves a trace).
 FLUSH_SECONDS = 0.1
@@ -113,7 +115,7 @@ def _schedule(
     """Due (in order), not due, and over the limit, among the bags present."""
 
     def key(b: BagVersion) -> tuple[bool, str, str, str]:
-        last = history.get(b.path, FixHistory()).last_check
+        last = history.get(b.path, NEVER_CHECKED).last_check
         return (last is not None, last or "", b.created, b.path)
 
     present = sorted(present, key=key)
@@ -123,7 +125,7 @@ def _schedule(
     due: list[BagVersion] = []
     skipped: list[SkippedBag] = []
     for b in present:
-        last = history.get(b.path, FixHistory()).last_check
+        last = history.get(b.path, NEVER_CHECKED).last_check
         if cutoff is not None and last is not None and last > cutoff:
             skipped.append(SkippedBag(b.path, b.identifier, b.version, last, "not-due"))
         else:
@@ -131,7 +133,7 @@ def _schedule(
     deferred: list[SkippedBag] = []
     if options.limit is not None and len(due) > options.limit:
         for b in due[options.limit:]:
-            last = history.get(b.path, FixHistory()).last_check
+            last = history.get(b.path, NEVER_CHECKED).last_check
             deferred.append(SkippedBag(b.path, b.identifier, b.version, last, "over-limit"))
         due = due[: options.limit]
     return due, skipped, deferred
@@ -205,21 +207,21 @@ def make_jobs(tasks: list[BagTask], slots: int) -> list[tuple[BagTask, ...]]:
 
 
 class _EventWriter:
-    """Buffers events and commits them in small groups (durable within FLUSH_SECONDS), on
-    the ledger's background appender, so verdicts keep arriving while SQLite syncs."""
+    """Buffers event rows and commits them in small groups (durable within FLUSH_SECONDS),
+    on the ledger's background appender, so verdicts keep arriving while SQLite syncs."""
 
     def __init__(self, ledger: Ledger, *, record: bool = True) -> None:
         self.ledger = ledger
         self.record = record
-        self.buffer: list[Event] = []
+        self.buffer: list[EventRow] = []
         self.last = time.monotonic()
         self.written = 0
         self.appender: EventAppender | None = None
 
-    def add(self, event: Event) -> None:
+    def add(self, row: EventRow) -> None:
         if not self.record:
             return
-        self.buffer.append(event)
+        self.buffer.append(row)
         if (
             not self.written
             or len(self.buffer) >= FLUSH_EVENTS
@@ -231,15 +233,18 @@ class _EventWriter:
         if self.buffer:
             if self.appender is None:
                 self.appender = self.ledger.appender()
-            self.appender.submit(self.buffer)
+            self.appender.submit_rows(self.buffer)
             self.written += len(self.buffer)
             self.buffer = []
         self.last = time.monotonic()
 
     def submit_rest(self) -> None:
-        """Hand over what is buffered without waiting (an error here waits for :meth:`close`)."""
+        """Hand over what is buffered and say it is all, without waiting (the appender
+        commits it and tidies the ledger meanwhile; an error here waits for :meth:`close`)."""
         with contextlib.suppress(StookError):
             self.flush()
+        if self.appender is not None:
+            self.appender.finish()
 
     def close(self) -> None:
         """Commit what is buffered and wait for every group to be committed."""
@@ -302,9 +307,9 @@ def run_audit(
 
     def take(audit: BagAudit) -> None:
         if audit.status != "error" and options.record:
-            event = fix_event(audit)
-            audit.event = event.uuid
-            writer.add(event)
+            row = fix_event_row(audit)
+            audit.event = row[0]
+            writer.add(row)
         result.bags.append(audit)
         if on_result is not None:
             on_result(audit)
@@ -326,12 +331,12 @@ def run_audit(
             plan, dropped = _settle(store, early, listing())
             result.skipped = plan.skipped
         for bag in plan.missing:
-            take(missing_audit(bag, store.root, mode, plan.history.get(bag.path, FixHistory())))
+            take(missing_audit(bag, store.root, mode, plan.history.get(bag.path, NEVER_CHECKED)))
         for rel in plan.unknown:
-            take(unknown_audit(rel, store.root, mode, plan.history.get(rel, FixHistory())))
+            take(unknown_audit(rel, store.root, mode, plan.history.get(rel, NEVER_CHECKED)))
         writer.flush()
         for job, checks in answers if first is None else itertools.chain([first], answers):
-            answered: list[BagCheck | JobFailed[Any]] = (
+            answered: list[Answer | JobFailed[Any]] = (
                 [checks] * len(job) if isinstance(checks, JobFailed) else list(checks)
             )
             for task, check in zip(job, answered, strict=True):
@@ -339,9 +344,9 @@ def run_audit(
                     continue  # gone from the disk: reported missing above (or deaccessioned)
                 bag = by_path[task.bag]
                 ingest = None
-                if isinstance(check, BagCheck) and check.manifest is not None:
+                if not isinstance(check, JobFailed) and check.manifest is not None:
                     ingest = store.ledger.ingest_digests(bag.path)
-                take(judge(bag, check, mode, plan.history.get(bag.path, FixHistory()), ingest))
+                take(judge(bag, check, mode, plan.history.get(bag.path, NEVER_CHECKED), ingest))
     except KeyboardInterrupt:
         result.interrupted = True
     finally:

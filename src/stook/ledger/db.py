@@ -171,6 +171,12 @@ class LedgerDB:
     def close(self) -> None:
         self.conn.raw.close()
 
+    def checkpoint(self) -> None:
+        """Copy what the write-ahead log holds into the ledger file, without waiting for
+        readers (a passive checkpoint). The last connection to close does this anyway; done
+        early on a background thread, that close has almost nothing left to do."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The raw connection, for tests that inspect tables; stook's own code never uses it."""

@@ -1,6 +1,6 @@
 """The append-only PREMIS event log, and what other parts read back from it: the digests
-recorded at ingest and each bag's latest fixity checks (the ``fixity`` table, kept by a
-trigger as fixity events are appended)."""
+recorded at ingest and each bag's latest fixity checks (the ``fixity`` table, brought up
+to date in the same transaction as fixity events are appended)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,34 @@ _APPEND = (
 )
 
 
+# Each bag's latest checks, from the fix events appended after ``seq`` (in order: the last
+# one wins): a check in fast mode (data.mode "fast") is a check, but not a full one.
+_FOLLOW_FIXITY = """
+INSERT INTO fixity (bag, last_any, last_outcome, last_full, last_intact)
+SELECT bag, datetime, outcome,
+    CASE WHEN full THEN datetime END,
+    CASE WHEN full AND outcome = 'suc' THEN datetime END
+FROM (SELECT seq, bag, datetime, outcome, COALESCE(json_extract(data, '$.mode'), 'full') = 'full' AS full
+      FROM events WHERE seq > ? AND type = 'fix' AND bag IS NOT NULL)
+ORDER BY seq
+ON CONFLICT (bag) DO UPDATE SET
+    last_any = excluded.last_any,
+    last_outcome = excluded.last_outcome,
+    last_full = COALESCE(excluded.last_full, last_full),
+    last_intact = COALESCE(excluded.last_intact, last_intact)
+"""
+
+
 def insert_event_rows(conn: Guarded, rows: Sequence[EventRow]) -> None:
-    """Append events already turned into rows, inside the caller's transaction."""
+    """Append events already turned into rows, inside the caller's transaction, and bring
+    the ``fixity`` table up to date with the fixity events among them (one statement for
+    all of them: as cheap per event as the append itself)."""
+    if not rows:
+        return
+    last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
     conn.executemany(_APPEND, rows)
+    if any(row[1] == "fix" and row[5] is not None for row in rows):
+        conn.execute(_FOLLOW_FIXITY, (last,))
 
 
 class FixityRow(NamedTuple):

@@ -185,6 +185,10 @@ CREATE TABLE IF NOT EXISTS foreign_records (
     kept TEXT NOT NULL
 );
 """),
+    # The fixity table is brought up to date once per append (one statement over the events
+    # just appended, see stook.ledger.events.insert_event_rows), not by a trigger per row:
+    # the trigger was a third of the cost of recording an audit's events.
+    (8, "DROP TRIGGER events_keep_fixity;"),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from stook import AGENT
@@ -40,10 +39,21 @@ EVENT_TYPES = {
 OUTCOMES = {"suc": "success", "fai": "failure", "war": "warning"}
 
 
+# The last whole second formatted, and its text: an audit stamps thousands of events a
+# second, and only the microseconds change between most of them.
+_LAST_SECOND: tuple[int, str] = (-1, "")
+
+
 def utc_now() -> str:
     """UTC time to the microsecond with a Z (2026-11-27T06:40:00.123456Z), as every
     timestamp in the ledger is written."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
+    global _LAST_SECOND
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    last, text = _LAST_SECOND
+    if seconds != last:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _LAST_SECOND = (seconds, text)  # one tuple, replaced whole: safe across threads
+    return f"{text}.{nanos // 1000:06d}Z"
 
 
 _RANDOM = bytearray()

@@ -17,8 +17,8 @@ rest of stook uses (:mod:`stook.store.facade`).
 
 from __future__ import annotations
 
-from stook.bagbuild import RECORD_FILE
 from stook.ledger import LEDGER_FILE, Source
+from stook.names import RECORD_FILE
 from stook.store.facade import Store
 from stook.store.layout import QUARANTINE_DIR, TMP_DIR, bag_dirs
 from stook.store.locking import LOCK_FILE, StoreBusy

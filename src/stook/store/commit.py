@@ -22,7 +22,6 @@ from stook.bagwriter import remove_tree
 from stook.durable import fsync_dirs, make_durable, no_space
 from stook.errors import LedgerError, NoSpace, ReadOnlyStore, StookError, StoreError, VersionCollision
 from stook.ledger import BagVersion, Event, EventRow, Ledger, event_row, utc_now
-from stook.schema import schema_id
 from stook.store.layout import TMP_DIR, Mark
 from stook.store.model import StagedBag
 from stook.store.ondisk import bag_fingerprint, read_record
@@ -156,6 +155,8 @@ def about(event: Event, bag: BagVersion) -> Event:
 
 def ingest_events(stage: StagedBag, now: str) -> list[Event]:
     """The validation, digest and ingestion events of a bag being committed at ``now``."""
+    from stook.schema import schema_id  # noqa: PLC0415 (the schema is loaded only to write)
+
     bag = stage.bag
     built = stage.built
     algorithms = list(built.payload_digests)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stook.bagwriter import BuiltBag, remove_tree
 from stook.errors import StoreError, UsageError
@@ -23,7 +24,9 @@ from stook.store.layout import QUARANTINE_DIR, TMP_DIR, Mark
 from stook.store.locking import StoreBusy, WriterLock
 from stook.store.model import AddResult, BagRequest, IncomingBag, StagedBag, new_version
 from stook.store.opening import open_ledger
-from stook.store.pipeline import PARALLEL_BATCH, Pipeline, check_owner, prechecked
+
+if TYPE_CHECKING:
+    from stook.store.pipeline import Pipeline
 
 
 class Store:
@@ -34,7 +37,18 @@ class Store:
         self.ledger = ledger
         self._lock = WriterLock(root)
         count = ledger.stored_count() if stored_count is None else stored_count
-        self._pipeline = Pipeline(root, ledger, Mark(root, count))
+        self._mark = Mark(root, count)
+        self._writer: Pipeline | None = None
+
+    @property
+    def _pipeline(self) -> Pipeline:
+        """The writing half, made when first used: a store opened to read (ls, audit,
+        verify) never imports the record, schema and bag-building modules."""
+        if self._writer is None:
+            from stook.store.pipeline import Pipeline  # noqa: PLC0415
+
+            self._writer = Pipeline(self.root, self.ledger, self._mark)
+        return self._writer
 
     # -- opening ------------------------------------------------------------------
 
@@ -76,14 +90,15 @@ class Store:
     def recover(self) -> list[str]:
         """Finish or forget what a crash left (see :func:`stook.store.commit.recover`)."""
         with self.writing():
-            return recover(self.root, self.ledger, self._pipeline.mark)
+            return recover(self.root, self.ledger, self._mark)
 
     def close(self) -> None:
         self.close_workers()
         self.ledger.close()
 
     def close_workers(self) -> None:
-        self._pipeline.close()
+        if self._writer is not None:
+            self._writer.close()
 
     def __enter__(self) -> Store:
         return self
@@ -156,6 +171,8 @@ class Store:
         If any record is invalid, any payload unreadable, or any record supplied by
         another source (see :class:`BagRequest`), nothing is added.
         """
+        from stook.store.pipeline import prechecked  # noqa: PLC0415
+
         checked = prechecked(requests)
         pool = self._pipeline.pool(len(checked), workers)
         with self.writing():
@@ -174,6 +191,8 @@ class Store:
         flight waits for that one to be committed first. Results come in batch order;
         after a failed batch, the batches before it are stored and none after.
         """
+        from stook.store.pipeline import PARALLEL_BATCH  # noqa: PLC0415
+
         pool = self._pipeline.pool(PARALLEL_BATCH, workers)
         with self.writing():
             yield from self._pipeline.add_batches(batches, pool, workers)
@@ -181,6 +200,8 @@ class Store:
     def check_supplier(self, request: BagRequest) -> None:
         """Raise :class:`stook.errors.ProvenanceConflict` now if ``request`` is for a record
         another source supplied (and does not ask for a new version anyway)."""
+        from stook.store.pipeline import check_owner  # noqa: PLC0415
+
         identifier = request.record["identifier"]
         check_owner(request, self.owner(identifier), self.latest(identifier))
 
@@ -218,6 +239,8 @@ class Store:
         tmp_root = (self.root / TMP_DIR).resolve()
         if built_dir.resolve().parent != tmp_root:
             raise StoreError(f"{built_dir}: a bag is adopted only from {tmp_root}", path=built_dir)
+        from stook.store.pipeline import check_owner  # noqa: PLC0415
+
         key = identifier_key(incoming.identifier)
         with self.writing():
             try:
@@ -235,7 +258,7 @@ class Store:
                 )
                 check_free_slot(self.root, bag)
                 stage = StagedBag(request, bag, built_dir, BuiltBag(built_dir), ingest_events=False)
-                commit(self.root, self.ledger, [stage], self._pipeline.mark)
+                commit(self.root, self.ledger, [stage], self._mark)
             except BaseException:
                 remove_tree(built_dir)
                 raise

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from stook.bagbuild import fingerprint_of, stable_record_bytes
 from stook.bagwriter import DEFAULT_ALGORITHMS, BuiltBag, PayloadItem
 from stook.ledger import BagVersion, Event, Source, utc_now
 from stook.names import bag_name, identifier_key, version_dir
@@ -121,6 +120,8 @@ def fingerprint(
     record: dict[str, Any], payload_sha512: dict[str, str], *, record_bytes: bytes | None = None
 ) -> str:
     """What makes two versions the same: the record without its retrieval time, and the files."""
+    from stook.bagbuild import fingerprint_of, stable_record_bytes  # noqa: PLC0415 (not for reads)
+
     return fingerprint_of(stable_record_bytes(record, record_bytes), payload_sha512)
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stook.bagbuild import RECORD_FILE, record_groups
 from stook.bagspec import first_value, info_values, payload_algorithms, read_bag_info, read_manifest
+from stook.names import RECORD_FILE
 from stook.store.model import fingerprint
 
 
@@ -89,6 +89,8 @@ def bag_facts(bag_dir: Path) -> BagFacts:
     title = (record or {}).get("title") or first_value(info, "Internal-Sender-Description") or first_value(
         info, "External-Description")
     if record is not None:
+        from stook.bagbuild import record_groups  # noqa: PLC0415 (the writer's modules: not for reads)
+
         groups = tuple(record_groups(record))
     else:
         groups = tuple(g for g in info_values(info, "Bag-Group-Identifier") if g)
