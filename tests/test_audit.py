@@ -668,6 +668,25 @@ def _sample_fix_events() -> list[Event]:
     return events
 
 
+def _old_ledger(path: Path, version: int, events: list[Event]) -> sqlite3.Connection:
+    """A ledger as a stook at schema ``version`` left it, holding ``events`` (inserted the
+    way that stook did, so its triggers ran); returned open."""
+    conn = sqlite3.connect(path)
+    for _number, script in MIGRATIONS[:version]:
+        if isinstance(script, str):  # the Python steps only backfill what is empty here
+            conn.executescript(script)
+    conn.execute(f"PRAGMA user_version = {version}")
+    for e in events:
+        conn.execute(
+            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
+            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome,
+             e.detail, json.dumps(e.data) if e.data is not None else None),
+        )
+    conn.commit()
+    return conn
+
+
 def test_the_fixity_table_follows_the_event_log(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as ledger:
         events = _sample_fix_events()
@@ -686,20 +705,7 @@ def test_the_fixity_table_follows_the_event_log(tmp_path: Path) -> None:
 def test_a_fixity_table_kept_by_the_old_trigger_carries_on_after_migration_8(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite"
     events = _sample_fix_events()
-    conn = sqlite3.connect(path)
-    for _number, script in MIGRATIONS[:7]:
-        if isinstance(script, str):
-            conn.executescript(script)
-    conn.execute("PRAGMA user_version = 7")
-    for e in events[:5]:  # recorded by a stook whose trigger kept the table
-        conn.execute(
-            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
-            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome,
-             e.detail, json.dumps(e.data) if e.data is not None else None),
-        )
-    conn.commit()
-    conn.close()
+    _old_ledger(path, 7, events[:5]).close()  # recorded by a stook whose trigger kept the table
     with Ledger(path) as ledger:
         assert ledger.schema_version() == MIGRATIONS[-1][0]
         triggers = ledger.connection.execute(
@@ -713,18 +719,7 @@ def test_a_fixity_table_kept_by_the_old_trigger_carries_on_after_migration_8(tmp
 
 def test_migration_5_fills_the_fixity_table_from_earlier_audits(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    for _number, script in MIGRATIONS[:4]:
-        conn.executescript(script)
-    conn.execute("PRAGMA user_version = 4")
-    for e in _sample_fix_events():
-        conn.execute(
-            "INSERT INTO events (uuid, type, datetime, identifier, version, bag, agent, outcome,"
-            " detail, data) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (e.uuid, e.type, e.datetime, e.identifier, e.version, e.bag, e.agent, e.outcome,
-             e.detail, json.dumps(e.data) if e.data is not None else None),
-        )
-    conn.commit()
+    conn = _old_ledger(path, 4, _sample_fix_events())
     expected = _oracle(conn)
     conn.close()
     with Ledger(path) as ledger:
