@@ -22,7 +22,7 @@ from stook.names import identifier_key
 from stook.store.commit import check_free_slot, commit, recover
 from stook.store.layout import QUARANTINE_DIR, TMP_DIR, Mark
 from stook.store.locking import StoreBusy, WriterLock
-from stook.store.model import AddResult, BagRequest, IncomingBag, StagedBag, new_version
+from stook.store.model import AddResult, BagRequest, IncomingBag, StagedBag, check_owner, new_version
 from stook.store.opening import open_ledger
 
 if TYPE_CHECKING:
@@ -200,8 +200,6 @@ class Store:
     def check_supplier(self, request: BagRequest) -> None:
         """Raise :class:`stook.errors.ProvenanceConflict` now if ``request`` is for a record
         another source supplied (and does not ask for a new version anyway)."""
-        from stook.store.pipeline import check_owner  # noqa: PLC0415
-
         identifier = request.record["identifier"]
         check_owner(request, self.owner(identifier), self.latest(identifier))
 
@@ -239,8 +237,6 @@ class Store:
         tmp_root = (self.root / TMP_DIR).resolve()
         if built_dir.resolve().parent != tmp_root:
             raise StoreError(f"{built_dir}: a bag is adopted only from {tmp_root}", path=built_dir)
-        from stook.store.pipeline import check_owner  # noqa: PLC0415
-
         key = identifier_key(incoming.identifier)
         with self.writing():
             try:

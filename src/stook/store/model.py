@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stook.bagwriter import DEFAULT_ALGORITHMS, BuiltBag, PayloadItem
+from stook.errors import ProvenanceConflict
 from stook.ledger import BagVersion, Event, Source, utc_now
 from stook.names import bag_name, identifier_key, version_dir
 
@@ -116,6 +117,24 @@ def new_version(
     )
 
 
+def check_owner(request: BagRequest, owner: Source | None, previous: BagVersion | None) -> None:
+    """Refuse a record that another source supplied, unless the request says to add a version."""
+    supplier = request.supplier
+    if owner is None or owner.owner == supplier.owner or request.as_new_version:
+        return
+    identifier = request.record["identifier"]
+    latest = f" (latest version {previous.version})" if previous else ""
+    raise ProvenanceConflict(
+        f"record {identifier!r}{latest} was supplied by {owner.describe()}, not by {supplier.describe()}; "
+        "nothing was stored",
+        owner=owner.owner,
+        source=supplier.owner,
+        record_id=identifier,
+        hint="to add this as a new version anyway (the record keeps its source), ask for a new version "
+        "explicitly; a harvest can take records over on purpose",
+    )
+
+
 def fingerprint(
     record: dict[str, Any], payload_sha512: dict[str, str], *, record_bytes: bytes | None = None
 ) -> str:
@@ -138,6 +157,7 @@ __all__ = [
     "BagRequest",
     "IncomingBag",
     "StagedBag",
+    "check_owner",
     "fingerprint",
     "new_version",
     "result_of",

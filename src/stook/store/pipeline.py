@@ -19,13 +19,12 @@ from pathlib import Path
 
 from stook.bagbuild import BuildJob, BuildOutcome, Builds, record_groups, start_workers, submit_builds
 from stook.bagwriter import check_algorithms, remove_tree
-from stook.errors import ProvenanceConflict
 from stook.ledger import BagVersion, Ledger, Source
 from stook.names import bag_label, bag_name, identifier_key, version_dir
 from stook.record import ensure_valid, record_invalid
 from stook.store.commit import check_free_slot, commit
 from stook.store.layout import TMP_DIR, Mark
-from stook.store.model import AddResult, BagRequest, StagedBag, new_version, result_of
+from stook.store.model import AddResult, BagRequest, StagedBag, check_owner, new_version, result_of
 from stook.workers import ProcessPool
 
 PARALLEL_BATCH = 8  # records in a batch before building is worth worker processes
@@ -79,24 +78,6 @@ def segments(requests: list[BagRequest]) -> Iterator[list[BagRequest]]:
         keys.add(key)
     if segment:
         yield segment
-
-
-def check_owner(request: BagRequest, owner: Source | None, previous: BagVersion | None) -> None:
-    """Refuse a record that another source supplied, unless the request says to add a version."""
-    supplier = request.supplier
-    if owner is None or owner.owner == supplier.owner or request.as_new_version:
-        return
-    identifier = request.record["identifier"]
-    latest = f" (latest version {previous.version})" if previous else ""
-    raise ProvenanceConflict(
-        f"record {identifier!r}{latest} was supplied by {owner.describe()}, not by {supplier.describe()}; "
-        "nothing was stored",
-        owner=owner.owner,
-        source=supplier.owner,
-        record_id=identifier,
-        hint="to add this as a new version anyway (the record keeps its source), ask for a new version "
-        "explicitly; a harvest can take records over on purpose",
-    )
 
 
 class Pipeline:
